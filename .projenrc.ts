@@ -1,0 +1,89 @@
+import { cdk8s, javascript } from 'projen';
+
+// Nothing in the build may reach for the network beyond the npm registry.
+const quietEnv = {
+  JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20',
+  JSII_SILENCE_SUPPORT_WARNING: '1',
+  CDK8S_CHECK_UPGRADE: 'false',
+};
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-wireguard-gateway',
+  packageName: 'cdk8s-wireguard-gateway',
+  description:
+    'cdk8s constructs for a WireGuard gateway that exposes Kubernetes Services and managed databases to remote peers through one nginx stream proxy.',
+  keywords: ['cdk8s', 'wireguard', 'kubernetes', 'nginx', 'vpn', 'gateway'],
+  author: 'cdk8s-wireguard-gateway maintainers',
+  authorAddress: 'maintainers@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk8s-wireguard-gateway/cdk8s-wireguard-gateway.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  cdk8sVersion: '2.70.0',
+  constructsVersion: '10.3.0',
+  peerDeps: ['cdk8s-plus-27@^2.9.5'],
+  bundledDeps: ['tweetnacl@^1.0.3', 'qrcode-terminal@^0.12.0', 'ipaddr.js@^2.2.0'],
+  devDeps: [
+    '@types/node@^20',
+    '@types/qrcode-terminal@^0.12.2',
+    'kubernetes-models@^4',
+    'fast-check@^4',
+    'yaml@^2',
+    'cdk8s-cli@^2',
+    'ts-node@^10',
+  ],
+  bin: { 'cdk8s-wireguard-gateway': 'lib/cli.js' },
+
+  // Node-22-only release and GitHub tooling stays off; CI is .ci/run.
+  release: false,
+  github: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  jestOptions: {
+    // Snapshot drift must fail the test, never rewrite the snapshot.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      testTimeout: 120_000,
+    },
+  },
+  tsconfigDev: {
+    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    compilerOptions: {},
+  },
+  gitignore: ['examples/*/dist/', '.e2e-artifacts/', 'bench/results/'],
+});
+
+for (const pattern of ['/examples/', '/bench/', '/.ci/', '/docs/']) {
+  project.addPackageIgnore(pattern);
+}
+
+for (const [k, v] of Object.entries(quietEnv)) {
+  project.tasks.addEnvironment(k, v);
+}
+
+project.addTask('synth:example', {
+  description: 'Synthesize the example app with cdk8s synth into examples/postgres-redis-rds/dist/',
+  cwd: 'examples/postgres-redis-rds',
+  exec: 'cdk8s synth',
+});
+
+project.addTask('test:e2e', {
+  description: 'End-to-end: run the synthesized gateway for real (needs root; installs its Debian packages)',
+  exec: 'bash test/e2e/run.sh',
+  receiveArgs: true,
+});
+
+const ci = project.addTask('ci', {
+  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the e2e suite',
+});
+ci.spawn(project.buildTask);
+ci.exec('git diff --exit-code -- API.md || (echo "API.md is stale: run npx projen build and commit it" >&2; exit 1)');
+ci.spawn(project.tasks.tryFind('test:e2e')!);
+
+project.synth();

@@ -1,0 +1,165 @@
+import { Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { invalid } from './_errors';
+import { RouteSpec } from './_model';
+import { checkIpv4Address, checkPort, networkContains } from './_net';
+import type { WireguardGateway } from './wireguard-gateway';
+import type { WireguardPeer } from './wireguard-peer';
+
+/**
+ * Options every route shares: where it listens on the tunnel, its timeouts and
+ * which peers may use it.
+ */
+export interface GatewayRouteOptions {
+  /**
+   * The address on the gateway's WireGuard interface this route listens on.
+   * Routes may share an address when their listen ports differ.
+   *
+   * @default - the next free address of the gateway's serviceNetwork, in definition order
+   */
+  readonly address?: string;
+
+  /**
+   * The TCP port the route listens on at its address.
+   *
+   * @default - the target's port
+   */
+  readonly listenPort?: number;
+
+  /**
+   * How long nginx waits to connect to the target.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly connectTimeout?: Duration;
+
+  /**
+   * How long a session may be idle, in both directions, before nginx closes it.
+   * The default suits long-lived database sessions that sit idle in a pool.
+   *
+   * @default Duration.hours(24)
+   */
+  readonly idleTimeout?: Duration;
+
+  /**
+   * The only peers that may use this route (nginx `allow`/`deny` on the peers'
+   * tunnel addresses). Each must be a peer of the same gateway.
+   *
+   * @default - every peer of the gateway
+   */
+  readonly allowPeers?: WireguardPeer[];
+}
+
+/** What a concrete route hands to `GatewayRoute`: where nginx connects. */
+export interface GatewayRouteTarget {
+  /** The kind of route, for comments in rendered files, e.g. "ProxiedService". */
+  readonly kind: string;
+  /** The fully-qualified DNS name nginx resolves per connection. */
+  readonly targetHost: string;
+  /** The port nginx connects to. */
+  readonly targetPort: number;
+  /** The port the NetworkPolicy allows (after Service translation). */
+  readonly policyPort: number;
+}
+
+/**
+ * A TCP route through the gateway: nginx listens on `address:listenPort` on
+ * the WireGuard interface and proxies each connection to a target it resolves
+ * by DNS name.
+ */
+export abstract class GatewayRoute extends Construct {
+  /** The gateway this route belongs to. */
+  public readonly gateway: WireguardGateway;
+
+  /** The TCP port this route listens on. */
+  public readonly listenPort: number;
+
+  /** The fully-qualified DNS name nginx resolves for every new connection. */
+  public readonly targetHost: string;
+
+  /** The port nginx connects to on the target. */
+  public readonly targetPort: number;
+
+  /** The explicit address, if one was given. @internal */
+  public readonly _explicitAddress?: string;
+
+  private readonly options: GatewayRouteOptions;
+  private readonly kind: string;
+  private readonly connectTimeoutSeconds: number;
+  private readonly idleTimeoutSeconds: number;
+
+  protected constructor(scope: Construct, id: string, gateway: WireguardGateway, options: GatewayRouteOptions, target: GatewayRouteTarget) {
+    super(scope, id);
+    this.gateway = gateway;
+    this.options = options;
+    this.kind = target.kind;
+    this.targetHost = target.targetHost;
+    this.targetPort = target.targetPort;
+    const path = this.node.path;
+    this.listenPort = options.listenPort === undefined
+      ? target.targetPort
+      : checkPort(path, 'listenPort', options.listenPort, 'pick a TCP port from 1 to 65535, or omit listenPort to use the target port');
+    if (options.address !== undefined) {
+      const a = checkIpv4Address(path, 'address', options.address, `give an address inside the gateway's serviceNetwork ${gateway.serviceNetwork}, or omit it to get the next free one`);
+      if (!networkContains(gateway._network, a)) {
+        throw invalid(path, 'address', options.address, `it is outside the gateway's serviceNetwork ${gateway.serviceNetwork}`,
+          `give an address inside ${gateway.serviceNetwork}, or omit it to get the next free one`);
+      }
+      this._explicitAddress = options.address;
+    }
+    this.connectTimeoutSeconds = wholeSeconds(path, 'connectTimeout', options.connectTimeout, 10);
+    this.idleTimeoutSeconds = wholeSeconds(path, 'idleTimeout', options.idleTimeout, 86400);
+    gateway._registerRoute(this, target.policyPort);
+  }
+
+  /**
+   * The address this route listens on. Addresses are planned over the whole
+   * gateway, so read this after all routes are defined.
+   */
+  public get address(): string {
+    return this.gateway._addressOf(this);
+  }
+
+  /** `address:listenPort`, what a peer connects to. */
+  public get endpoint(): string {
+    return `${this.address}:${this.listenPort}`;
+  }
+
+  /** @internal */
+  public _allowPeers(): WireguardPeer[] | undefined {
+    return this.options.allowPeers;
+  }
+
+  /** @internal */
+  public _spec(address: string): RouteSpec {
+    const allow = this.options.allowPeers;
+    return {
+      kind: this.kind,
+      path: this.node.path,
+      name: this.node.id,
+      address,
+      listenPort: this.listenPort,
+      targetHost: this.targetHost,
+      targetPort: this.targetPort,
+      connectTimeoutSeconds: this.connectTimeoutSeconds,
+      idleTimeoutSeconds: this.idleTimeoutSeconds,
+      allowAddresses: allow === undefined ? undefined : allow.map((p) => p.address),
+    };
+  }
+
+  /**
+   * The NetworkPolicy egress rule for this route, as Kubernetes JSON.
+   * @internal
+   */
+  public abstract _egressRule(): any;
+}
+
+/** A Duration as whole seconds (nginx takes whole seconds here), at least 1. */
+export function wholeSeconds(path: string, prop: string, d: Duration | undefined, dflt: number): number {
+  if (d === undefined) return dflt;
+  const ms = d.toMilliseconds();
+  if (!Number.isInteger(ms / 1000) || ms < 1000) {
+    throw invalid(path, prop, `${ms}ms`, 'must be a whole number of seconds, at least 1', 'use Duration.seconds(n) with a whole n >= 1');
+  }
+  return ms / 1000;
+}

@@ -1,0 +1,6 @@
+export * from './wireguard-gateway';
+export * from './wireguard-key';
+export * from './wireguard-peer';
+export * from './gateway-route';
+export * from './proxied-service';
+export * from './managed-db-route';

@@ -1,0 +1,233 @@
+import { ApiObject, Chart, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { invalid } from './_errors';
+import { checkDnsLabel, checkPort, parseAnyCidr } from './_net';
+import { GatewayRoute, GatewayRouteOptions } from './gateway-route';
+import type { WireguardGateway } from './wireguard-gateway';
+
+/**
+ * How to reach an in-cluster Service. Give either `service` (a cdk8s-plus
+ * Service, from which everything is derived), or `serviceName` and `port`.
+ */
+export interface ProxiedServiceOptions extends GatewayRouteOptions {
+  /**
+   * The Service to expose. Its name, namespace, port, pod selector and
+   * targetPort are read from it.
+   *
+   * @default - use serviceName, serviceNamespace and port
+   */
+  readonly service?: kplus.Service;
+
+  /**
+   * The Service's name, when you don't have a `kplus.Service` object.
+   *
+   * @default - from `service`
+   */
+  readonly serviceName?: string;
+
+  /**
+   * The Service's namespace.
+   *
+   * @default - the namespace of `service`, or else the gateway's namespace
+   */
+  readonly serviceNamespace?: string;
+
+  /**
+   * The Service port to connect to. With `service`, picks one of its ports.
+   *
+   * @default - the first port of `service`; required with `serviceName`
+   */
+  readonly port?: number;
+
+  /**
+   * Labels of the Service's pods, for the gateway's NetworkPolicy egress rule.
+   *
+   * @default - the selector of `service`; with `serviceName`, every pod of the namespace on targetPort
+   */
+  readonly podSelector?: { [key: string]: string };
+
+  /**
+   * The port the Service's pods listen on. NetworkPolicies apply after the
+   * Service translates the port, so the egress rule allows this port.
+   *
+   * @default - the targetPort of `service`'s port, or else `port`
+   */
+  readonly targetPort?: number;
+
+  /**
+   * Allow egress to these CIDRs instead of to pods: for Services whose
+   * endpoints are not pods, such as the `kubernetes` Service in `default`
+   * (the API servers' addresses, usually on targetPort 6443).
+   *
+   * @default - egress to the Service's pods
+   */
+  readonly egressCidrs?: string[];
+}
+
+/** Props for `ProxiedService`. */
+export interface ProxiedServiceProps extends ProxiedServiceOptions {
+  /** The gateway that exposes the Service. */
+  readonly gateway: WireguardGateway;
+}
+
+/**
+ * Exposes an in-cluster Service to the gateway's peers. nginx resolves
+ * `<name>.<namespace>.svc.<clusterDomain>` for every new connection.
+ */
+export class ProxiedService extends GatewayRoute {
+  /** The Service's name. */
+  public readonly serviceName: string;
+  /** The Service's namespace. */
+  public readonly serviceNamespace: string;
+  /** The port the egress rule allows (the Service's targetPort). */
+  public readonly targetPodPort: number;
+
+  private readonly service?: kplus.Service;
+  private readonly podSelector?: { [key: string]: string };
+  private readonly egressCidrs?: string[];
+
+  constructor(scope: Construct, id: string, props: ProxiedServiceProps) {
+    const path = `${scope.node.path}/${id}`;
+    const t = resolveTarget(path, props);
+    super(scope, id, props.gateway, props, {
+      kind: 'ProxiedService',
+      targetHost: `${t.name}.${t.namespace}.svc.${props.gateway.clusterDomain}`,
+      targetPort: t.port,
+      policyPort: t.targetPort,
+    });
+    this.serviceName = t.name;
+    this.serviceNamespace = t.namespace;
+    this.targetPodPort = t.targetPort;
+    this.service = props.service;
+    this.podSelector = props.podSelector;
+    this.egressCidrs = props.egressCidrs?.map((c, i) => parseAnyCidr(path, `egressCidrs[${i}]`, c));
+    if (this.egressCidrs !== undefined && this.egressCidrs.length === 0) {
+      throw invalid(path, 'egressCidrs', [], 'must name at least one CIDR when given', 'list the CIDRs of the endpoints, or omit egressCidrs to allow the Service\'s pods');
+    }
+    if (this.egressCidrs !== undefined && props.podSelector !== undefined) {
+      throw invalid(path, 'podSelector', props.podSelector, 'podSelector and egressCidrs contradict each other: egress goes either to pods or to CIDRs',
+        'keep podSelector for Services backed by pods, or egressCidrs for endpoints that are not pods, not both');
+    }
+
+    this.node.addValidation({
+      validate: () => {
+        if (this.egressCidrs === undefined && this.service !== undefined && Object.keys(this.selectorLabels()).length === 0) {
+          return [`${this.node.path}: the Service ${this.serviceNamespace}/${this.serviceName} has no pod selector, so the gateway's NetworkPolicy cannot name its endpoints. Fix: pass egressCidrs with the endpoints' CIDRs, or podSelector with their pods' labels`];
+        }
+        return [];
+      },
+    });
+
+    if (props.gateway.targetNamespacePolicies && this.egressCidrs === undefined) {
+      this.defineTargetPolicy();
+    }
+  }
+
+  /** The labels of the target pods, or empty for "every pod of the namespace". */
+  private selectorLabels(): { [key: string]: string } {
+    if (this.podSelector !== undefined) return this.podSelector;
+    if (this.service === undefined) return {};
+    const spec = ApiObject.of(this.service).toJson().spec ?? {};
+    return spec.selector ?? {};
+  }
+
+  /** @internal */
+  public _egressRule(): any {
+    const port = [{ protocol: 'TCP', port: this.targetPodPort }];
+    if (this.egressCidrs !== undefined) {
+      return { to: this.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: port };
+    }
+    const labels = this.selectorLabels();
+    return {
+      to: [{
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.serviceNamespace } },
+        podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
+      }],
+      ports: port,
+    };
+  }
+
+  /**
+   * The optional allow-from-gateway policy in the target's namespace (off by
+   * default: a namespace's first policy makes it deny-by-default).
+   */
+  private defineTargetPolicy() {
+    const gw = this.gateway;
+    new ApiObject(this, 'AllowFromGateway', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { namespace: this.serviceNamespace },
+      spec: Lazy.any({
+        produce: () => {
+          const labels = this.selectorLabels();
+          return {
+            podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
+            policyTypes: ['Ingress'],
+            ingress: [{
+              from: [{
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gw.namespace } },
+                podSelector: { matchLabels: gw.podLabels },
+              }],
+              ports: [{ protocol: 'TCP', port: this.targetPodPort }],
+            }],
+          };
+        },
+      }),
+    });
+  }
+}
+
+function sorted(labels: { [key: string]: string }): { [key: string]: string } {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+interface Target { name: string; namespace: string; port: number; targetPort: number }
+
+function resolveTarget(path: string, props: ProxiedServiceProps): Target {
+  const gw = props.gateway;
+  if (props.service !== undefined) {
+    if (props.serviceName !== undefined) {
+      throw invalid(path, 'serviceName', props.serviceName, 'service and serviceName contradict each other',
+        'pass either service (a kplus.Service) or serviceName with port, not both');
+    }
+    const svc = props.service;
+    const ports = svc.ports;
+    if (ports.length === 0) {
+      throw invalid(path, 'service', svc.node.path, 'the Service has no ports', 'bind a port on the Service (service.bind(port)) or pass serviceName and port');
+    }
+    let sp = ports[0];
+    if (props.port !== undefined) {
+      const match = ports.find((p) => p.port === props.port);
+      if (match === undefined) {
+        throw invalid(path, 'port', props.port, `the Service ${svc.node.path} has ports ${ports.map((p) => p.port).join(', ')}`, 'pick one of those ports, or omit port to use the first');
+      }
+      sp = match;
+    }
+    if (sp.protocol !== undefined && sp.protocol !== kplus.Protocol.TCP) {
+      throw invalid(path, 'port', sp.port, `the Service port is ${sp.protocol}; the gateway proxies TCP only`, 'pick a TCP port of the Service');
+    }
+    const namespace = props.serviceNamespace ?? svc.metadata.namespace ?? Chart.of(svc).namespace ?? gw.namespace;
+    return {
+      name: svc.name,
+      namespace: checkDnsLabel(path, 'serviceNamespace', namespace, 'use the namespace the Service lives in'),
+      port: sp.port,
+      targetPort: checkPort(path, 'targetPort', props.targetPort ?? sp.targetPort ?? sp.port, 'give the numeric port the pods listen on'),
+    };
+  }
+  if (props.serviceName === undefined) {
+    throw invalid(path, 'service', undefined, 'a ProxiedService needs a target', 'pass service (a kplus.Service), or serviceName and port');
+  }
+  const name = checkDnsLabel(path, 'serviceName', props.serviceName, 'use the Service\'s metadata.name');
+  if (props.port === undefined) {
+    throw invalid(path, 'port', undefined, 'port is required with serviceName', 'pass the Service port to connect to, for example port: 5432');
+  }
+  const port = checkPort(path, 'port', props.port, 'pass the Service port to connect to');
+  const namespace = checkDnsLabel(path, 'serviceNamespace', props.serviceNamespace ?? gw.namespace, 'use the namespace the Service lives in');
+  return {
+    name,
+    namespace,
+    port,
+    targetPort: checkPort(path, 'targetPort', props.targetPort ?? port, 'give the numeric port the pods listen on'),
+  };
+}

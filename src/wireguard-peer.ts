@@ -1,0 +1,117 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { invalid } from './_errors';
+import { checkKey } from './_keys';
+import { checkIpv4Address } from './_net';
+import { wholeSeconds } from './gateway-route';
+import type { WireguardGateway } from './wireguard-gateway';
+
+/** A remote WireGuard peer: a laptop, a CI runner. */
+export interface WireguardPeerOptions {
+  /** The peer's base64 public key (`wg pubkey < peer.key`). */
+  readonly publicKey: string;
+
+  /**
+   * The peer's single tunnel address. It must lie outside the gateway's
+   * serviceNetwork and be unique among the gateway's peers.
+   */
+  readonly address: string;
+
+  /**
+   * A Secret with a preshared key for this peer (`wg genpsk`), for an extra
+   * symmetric layer. The gateway mounts it for the init container only.
+   *
+   * @default - no preshared key
+   */
+  readonly presharedKeySecret?: kplus.ISecret;
+
+  /**
+   * The key inside `presharedKeySecret`.
+   *
+   * @default "preshared-key"
+   */
+  readonly presharedKeySecretKey?: string;
+
+  /**
+   * The PersistentKeepalive written into this peer's client configuration.
+   *
+   * @default Duration.seconds(25)
+   */
+  readonly persistentKeepalive?: Duration;
+}
+
+/** Props for `WireguardPeer`. */
+export interface WireguardPeerProps extends WireguardPeerOptions {
+  /** The gateway this peer connects to. */
+  readonly gateway: WireguardGateway;
+}
+
+/** A peer given in the gateway's `peers` prop. */
+export interface WireguardGatewayPeer extends WireguardPeerOptions {
+  /** The peer's name: its construct id, shown in configs and the connection info. */
+  readonly name: string;
+}
+
+/** Options for a peer's client configuration. */
+export interface ClientConfigOptions {
+  /**
+   * The peer's private key, to write a complete file. Only when you explicitly
+   * want it in the output: by default the file has a placeholder.
+   *
+   * @default - a placeholder the user replaces
+   */
+  readonly privateKey?: string;
+}
+
+/**
+ * A remote peer of a gateway. The gateway only knows its public key and
+ * tunnel address; it renders the peer's wg-quick file with `clientConfig()`.
+ */
+export class WireguardPeer extends Construct {
+  /** The gateway this peer connects to. */
+  public readonly gateway: WireguardGateway;
+  /** The peer's public key. */
+  public readonly publicKey: string;
+  /** The peer's tunnel address. */
+  public readonly address: string;
+  /** The PersistentKeepalive of its client configuration, in seconds. */
+  public readonly persistentKeepaliveSeconds: number;
+  /** @internal */
+  public readonly _presharedKey?: { secret: kplus.ISecret; key: string };
+
+  constructor(scope: Construct, id: string, props: WireguardPeerProps) {
+    super(scope, id);
+    const path = this.node.path;
+    this.gateway = props.gateway;
+    this.publicKey = checkKey(path, 'publicKey', props.publicKey, 'pass the peer\'s public key: wg pubkey < peer.key');
+    const a = checkIpv4Address(path, 'address', props.address, 'give the peer a single IPv4 tunnel address outside the serviceNetwork, for example "10.98.0.2"');
+    if (this.gateway._inServiceNetwork(a)) {
+      throw invalid(path, 'address', props.address, `it is inside the gateway's serviceNetwork ${this.gateway.serviceNetwork}, which holds the service addresses`,
+        `give the peer an address outside ${this.gateway.serviceNetwork}, for example in a separate peer network`);
+    }
+    this.address = props.address;
+    this.persistentKeepaliveSeconds = props.persistentKeepalive === undefined
+      ? 25
+      : wholeSeconds(path, 'persistentKeepalive', props.persistentKeepalive, 25);
+    if (this.persistentKeepaliveSeconds > 65535) {
+      throw invalid(path, 'persistentKeepalive', `${this.persistentKeepaliveSeconds}s`, 'must be at most 65535 seconds', 'use a value like Duration.seconds(25)');
+    }
+    if (props.presharedKeySecret !== undefined) {
+      const key = props.presharedKeySecretKey ?? 'preshared-key';
+      if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
+        throw invalid(path, 'presharedKeySecretKey', key, 'a Secret key is made of letters, digits, "-", "_" and "."', 'pass the key under which the Secret stores the preshared key');
+      }
+      this._presharedKey = { secret: props.presharedKeySecret, key };
+    } else if (props.presharedKeySecretKey !== undefined) {
+      throw invalid(path, 'presharedKeySecretKey', props.presharedKeySecretKey, 'it only applies together with presharedKeySecret',
+        'pass presharedKeySecret too, or drop presharedKeySecretKey');
+    }
+    this.gateway._registerPeer(this);
+  }
+
+  /** This peer's wg-quick file. See `WireguardGateway.clientConfig`. */
+  public clientConfig(options: ClientConfigOptions = {}): string {
+    return this.gateway.clientConfig(this, options);
+  }
+}
