@@ -79,6 +79,18 @@ project.addTask('test:e2e', {
   receiveArgs: true,
 });
 
+project.addTask('bench:synth', {
+  description: 'Benchmark: synth time and memory of the library vs hand-built ApiObjects, N = 100, 1,000, 10,000',
+  exec: 'node --expose-gc -r ts-node/register/transpile-only bench/synth.ts',
+  receiveArgs: true,
+});
+
+project.addTask('bench:datapath', {
+  description: 'Benchmark: throughput, connection rate and DNS-follow time through the e2e harness (needs root)',
+  exec: 'bash bench/datapath.sh',
+  receiveArgs: true,
+});
+
 const ci = project.addTask('ci', {
   description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the e2e suite',
 });
