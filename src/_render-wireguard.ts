@@ -2,7 +2,7 @@
  * Renders the WireGuard side of the gateway: the peer configuration for
  * `wg setconf` and the init container's script. Pure functions of a GatewaySpec.
  */
-import { FILES, GatewaySpec, PATHS } from './_model';
+import { FILES, GatewaySpec, PATHS, RouteSpec } from './_model';
 import { byAddressThenPort, commentText, lines } from './_text';
 
 function byAddress<T extends { address: string }>(items: T[]): T[] {
@@ -10,8 +10,8 @@ function byAddress<T extends { address: string }>(items: T[]): T[] {
 }
 
 /** The distinct service addresses, sorted. */
-export function serviceAddresses(spec: GatewaySpec): string[] {
-  return byAddress([...new Set(spec.routes.map((r) => r.address))].map((address) => ({ address }))).map((a) => a.address);
+export function serviceAddresses(routes: RouteSpec[]): string[] {
+  return byAddress([...new Set(routes.map((r) => r.address))].map((address) => ({ address }))).map((a) => a.address);
 }
 
 /**
@@ -48,7 +48,7 @@ export const MODULE_MISSING_MESSAGE =
  * again in the same network namespace.
  */
 export function renderInitScript(spec: GatewaySpec): string {
-  const addresses = serviceAddresses(spec);
+  const addresses = serviceAddresses(spec.routes);
   const peers = byAddress(spec.peers);
   const forwarding = spec.initSetsSysctls
     ? [

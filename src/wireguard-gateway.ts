@@ -21,6 +21,9 @@ export const DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-
 /** The default nginx image: non-root (uid 101), stream module built in, pinned. */
 export const DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine';
 
+/** The ConfigMap key of the connection information (JSON). */
+export const CONNECTION_INFO = 'connection-info.json';
+
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
 
@@ -311,6 +314,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private readonly initContainer: kplus.Container;
   private readonly mountedPsks = new Set<WireguardPeer>();
   private lastSysctls?: string;
+  private readonly cache = new Map<string, unknown>();
 
   constructor(scope: Construct, id: string, props: WireguardGatewayProps) {
     super(scope, id);
@@ -391,11 +395,11 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     // --- ConfigMap: everything rendered, nothing secret. -------------------
     this.configMap = new kplus.ConfigMap(this, 'Config', { metadata });
     const renders: Array<[string, () => string]> = [
-      [FILES.nginxConf, () => renderNginxConf(this.spec())],
-      [FILES.startNginx, () => renderStartNginx(this.spec())],
-      [FILES.initScript, () => renderInitScript(this.spec())],
-      [FILES.wgConf, () => renderWgConf(this.spec())],
-      ['connection-info.json', () => this.connectionInfo()],
+      [FILES.nginxConf, () => this.rendered()[FILES.nginxConf]],
+      [FILES.startNginx, () => this.rendered()[FILES.startNginx]],
+      [FILES.initScript, () => this.rendered()[FILES.initScript]],
+      [FILES.wgConf, () => this.rendered()[FILES.wgConf]],
+      [CONNECTION_INFO, () => this.rendered()[CONNECTION_INFO]],
     ];
     for (const [file, render] of renders) {
       this.configMap.addData(file, Lazy.any({ produce: render }) as unknown as string);
@@ -528,7 +532,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
    */
   public clientConfig(peer: WireguardPeer, options: ClientConfigOptions = {}): string {
     const path = this.node.path;
-    if (!this.peers.includes(peer)) {
+    if (!this.peerSet().has(peer)) {
       throw invalid(path, 'peer', peer.node.path, 'it is not a peer of this gateway', 'pass a peer returned by this gateway\'s addPeer');
     }
     if (this.endpoint === undefined) {
@@ -563,6 +567,10 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
    * addresses it may reach. Also in the ConfigMap as `connection-info.json`.
    */
   public connectionInfo(): string {
+    return this.memo('connectionInfo', () => this.renderConnectionInfo());
+  }
+
+  private renderConnectionInfo(): string {
     const routes = this.routeSpecs();
     return JSON.stringify({
       gateway: this.node.path,
@@ -610,12 +618,14 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   /** @internal */
   public _registerRoute(route: GatewayRoute, policyPort: number) {
     this.routes.push({ route, policyPort });
+    this.cache.clear();
     this.updateSysctls();
   }
 
   /** @internal */
   public _registerPeer(peer: WireguardPeer) {
     this.peers.push(peer);
+    this.cache.clear();
     if (peer._presharedKey !== undefined && !this.mountedPsks.has(peer)) {
       this.mountedPsks.add(peer);
       const i = this.peers.length - 1;
@@ -635,18 +645,49 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _addressOf(route: GatewayRoute): string {
-    const i = this.routes.findIndex((r) => r.route === route);
-    return this.plan().addresses[i];
+    const index = this.memo('routeIndex', () => new Map(this.routes.map(({ route: r }, i) => [r, i])));
+    return this.plan().addresses[index.get(route)!];
+  }
+
+  /**
+   * Everything derived from the routes and peers is computed once per state:
+   * routes and peers only grow, and each registration clears the cache.
+   */
+  private memo<T>(key: string, compute: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, compute());
+    return this.cache.get(key) as T;
+  }
+
+  private peerSet(): Set<WireguardPeer> {
+    return this.memo('peerSet', () => new Set(this.peers));
   }
 
   private plan() {
-    const requests: AddressRequest[] = this.routes.map(({ route }) => ({ path: route.node.path, address: route._explicitAddress }));
-    return planAddresses(this._network, requests);
+    return this.memo('plan', () => {
+      const requests: AddressRequest[] = this.routes.map(({ route }) => ({ path: route.node.path, address: route._explicitAddress }));
+      return planAddresses(this._network, requests);
+    });
   }
 
   private routeSpecs(): RouteSpec[] {
-    const { addresses } = this.plan();
-    return this.routes.map(({ route }, i) => route._spec(addresses[i]));
+    return this.memo('routeSpecs', () => {
+      const { addresses } = this.plan();
+      return this.routes.map(({ route }, i) => route._spec(addresses[i]));
+    });
+  }
+
+  /** The rendered ConfigMap files. */
+  private rendered(): Record<string, string> {
+    return this.memo('rendered', () => {
+      const spec = this.spec();
+      return {
+        [FILES.nginxConf]: renderNginxConf(spec),
+        [FILES.startNginx]: renderStartNginx(spec),
+        [FILES.initScript]: renderInitScript(spec),
+        [FILES.wgConf]: renderWgConf(spec),
+        [CONNECTION_INFO]: this.connectionInfo(),
+      };
+    });
   }
 
   private peerSpecs(): PeerSpec[] {
@@ -661,12 +702,17 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** The service addresses a peer may reach: those with a route that allows it. */
   private addressesFor(peer: WireguardPeer): string[] {
-    const specs = this.routeSpecs();
-    const spec: GatewaySpec = { ...this.spec(), routes: specs.filter((r) => r.allowAddresses === undefined || r.allowAddresses.includes(peer.address)) };
-    return serviceAddresses(spec);
+    const open = this.memo('openAddresses', () => serviceAddresses(this.routeSpecs().filter((r) => r.allowAddresses === undefined)));
+    const restricted = this.routeSpecs().filter((r) => r.allowAddresses !== undefined && r.allowAddresses.includes(peer.address));
+    if (restricted.length === 0) return open;
+    return serviceAddresses([...restricted, ...open.map((address) => ({ address } as RouteSpec))]);
   }
 
   private spec(): GatewaySpec {
+    return this.memo('spec', () => this.computeSpec());
+  }
+
+  private computeSpec(): GatewaySpec {
     const routes = this.routeSpecs();
     return {
       path: this.node.path,
@@ -690,10 +736,9 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   }
 
   private configChecksum(): string {
-    const spec = this.spec();
     const h = createHash('sha256');
-    for (const text of [renderNginxConf(spec), renderStartNginx(spec), renderInitScript(spec), renderWgConf(spec), this.connectionInfo()]) {
-      h.update(text).update('\0');
+    for (const [file, text] of Object.entries(this.rendered()).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      h.update(file).update('\0').update(text).update('\0');
     }
     return h.digest('hex');
   }
@@ -776,7 +821,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
         used.set(key, route);
       }
       for (const peer of route._allowPeers() ?? []) {
-        if (!this.peers.includes(peer)) {
+        if (!this.peerSet().has(peer)) {
           errors.push(`${route.node.path}: invalid allowPeers entry ${JSON.stringify(peer.node.path)}: it is not a peer of ${path}. Fix: add the peer with this gateway's addPeer, or remove it from allowPeers`);
         }
       }
