@@ -46,6 +46,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   jestOptions: {
     // Snapshot drift must fail the test, never rewrite the snapshot.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    // A run that finds no test is a failure, not a pass.
+    passWithNoTests: false,
     jestConfig: {
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
       testTimeout: 120_000,

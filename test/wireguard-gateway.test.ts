@@ -1,0 +1,315 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import {
+  DEFAULT_INIT_IMAGE, DEFAULT_NGINX_IMAGE, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardKey,
+} from '../src';
+import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, nginxTest, synth, testChart, testGateway, validateWithSchemas } from './util';
+
+function smallGateway(props = {}) {
+  const gw = testGateway(props);
+  gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
+  return gw;
+}
+
+describe('WireguardGateway', () => {
+  test('the smallest gateway synthesizes valid objects (snapshot)', () => {
+    // GIVEN / WHEN
+    const gw = smallGateway();
+    const objects = synth(gw);
+    // THEN
+    validateWithSchemas(objects);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Secret', 'Service']);
+    expect(objects).toMatchSnapshot();
+  });
+
+  test('every object lives in the chart namespace, or the namespace prop', () => {
+    expect(synth(smallGateway()).every((o) => o.metadata.namespace === 'wireguard')).toBe(true);
+    expect(synth(smallGateway({ namespace: 'vpn' })).every((o) => o.metadata.namespace === 'vpn')).toBe(true);
+  });
+
+  test('the Deployment has one replica, Recreate, and explicit resources on every container', () => {
+    const dep = findObject(synth(smallGateway()), 'Deployment');
+    expect(dep.spec.replicas).toBe(1);
+    expect(dep.spec.strategy).toEqual({ type: 'Recreate' });
+    const containers = [...dep.spec.template.spec.initContainers, ...dep.spec.template.spec.containers];
+    expect(containers.map((c: any) => c.name)).toEqual(['wireguard-init', 'nginx']);
+    for (const c of containers) {
+      expect(c.resources.requests.cpu).toBeDefined();
+      expect(c.resources.limits.memory).toBeDefined();
+      expect(c.resources.limits.cpu).not.toBe('1500m');
+    }
+    const init = dep.spec.template.spec.initContainers[0];
+    expect(init.resources).toEqual({ limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '10m', memory: '16Mi' } });
+  });
+
+  test('the init container is privileged and root; nginx is restricted', () => {
+    const pod = findObject(synth(smallGateway()), 'Deployment').spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.initContainers[0].securityContext).toEqual({
+      privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
+    });
+    expect(pod.containers[0].securityContext).toEqual({
+      privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+      runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  test('privilegedInit: false gives NET_ADMIN only (Kubernetes spelling) and a forwarding sysctl', () => {
+    const gw = smallGateway({ privilegedInit: false });
+    const pod = findObject(synth(gw), 'Deployment').spec.template.spec;
+    expect(pod.initContainers[0].securityContext).toMatchObject({
+      privileged: false, allowPrivilegeEscalation: false, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
+    });
+    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_forward', value: '0' }]);
+    // The script no longer writes /proc/sys, but still refuses a forwarding pod.
+    const script = configData(synth(gw))['init.sh'];
+    expect(script).not.toContain('echo 0 > /proc/sys/net/ipv4/ip_forward');
+    expect(script).toContain('refusing to start a gateway that forwards');
+  });
+
+  test('a listen port below 1024 sets the safe unprivileged-port sysctl for non-root nginx', () => {
+    const gw = testGateway();
+    gw.addProxiedService('api', { serviceName: 'kubernetes', serviceNamespace: 'default', port: 443, targetPort: 6443, egressCidrs: ['172.20.0.10/32'] });
+    gw.addProxiedService('web', { serviceName: 'web', port: 80 });
+    const pod = findObject(synth(gw), 'Deployment').spec.template.spec;
+    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+  });
+
+  test('images are pinned and overridable', () => {
+    const pod = (props = {}) => findObject(synth(smallGateway(props)), 'Deployment').spec.template.spec;
+    expect(pod().initContainers[0].image).toBe(DEFAULT_INIT_IMAGE);
+    expect(pod().containers[0].image).toBe(DEFAULT_NGINX_IMAGE);
+    expect(DEFAULT_INIT_IMAGE).toMatch(/:[0-9][^:]*$/);
+    expect(DEFAULT_NGINX_IMAGE).toMatch(/:[0-9][^:]*$/);
+    const custom = pod({ initImage: 'registry.example/wg:1', nginxImage: 'registry.example/nginx:2' });
+    expect(custom.initContainers[0].image).toBe('registry.example/wg:1');
+    expect(custom.containers[0].image).toBe('registry.example/nginx:2');
+  });
+
+  test('the private key is only in the Secret, mounted 0400 into the init container only', () => {
+    const objects = synth(smallGateway());
+    const secret = findObject(objects, 'Secret');
+    expect(secret.stringData).toEqual({ 'private-key': expect.any(String) });
+    const key = secret.stringData['private-key'];
+    const elsewhere = objects.filter((o) => o.kind !== 'Secret').map((o) => JSON.stringify(o));
+    expect(elsewhere.some((text) => text.includes(key))).toBe(false);
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    expect(pod.volumes.find((v: any) => v.name === 'private-key').secret).toEqual({
+      secretName: secret.metadata.name, defaultMode: 0o400, items: [{ key: 'private-key', path: 'private-key' }],
+    });
+    expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: 'private-key', mountPath: '/run/secrets/wireguard-gateway', readOnly: true });
+    expect(JSON.stringify(pod.containers)).not.toContain('private-key');
+  });
+
+  test('WireguardKey.fromSecret references an existing Secret and defines none', () => {
+    const chart = testChart();
+    const secret = kplus.Secret.fromSecretName(chart, 'Key', 'my-wg-key');
+    const gw = testGateway({ privateKey: WireguardKey.fromSecret(secret, 'wg.key', TEST_SERVER_PUBLIC_KEY) }, chart);
+    gw.addManagedDbRoute('db', { host: 'db.example.com', port: 5432, cidrs: ['10.0.0.0/8'] });
+    const objects = synth(gw);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    expect(pod.volumes.find((v: any) => v.name === 'private-key').secret).toEqual({
+      secretName: 'my-wg-key', defaultMode: 0o400, items: [{ key: 'wg.key', path: 'private-key' }],
+    });
+    expect(gw.publicKey).toBe(TEST_SERVER_PUBLIC_KEY);
+  });
+
+  test('fromBase64 derives the public key', () => {
+    expect(smallGateway().publicKey).toBe(TEST_SERVER_PUBLIC_KEY);
+  });
+
+  test('the Service is a UDP LoadBalancer on listenPort by default', () => {
+    const svc = findObject(synth(smallGateway()), 'Service');
+    expect(svc.spec.type).toBe('LoadBalancer');
+    expect(svc.spec.ports).toEqual([{ name: 'wireguard', port: 51820, targetPort: 51820, protocol: 'UDP' }]);
+    expect(svc.spec.externalTrafficPolicy).toBe('Cluster');
+  });
+
+  test('Service options: NodePort, source ranges, traffic policy, annotations', () => {
+    const lb = findObject(synth(smallGateway({
+      listenPort: 51000,
+      loadBalancerSourceRanges: ['203.0.113.0/24'],
+      externalTrafficPolicy: ExternalTrafficPolicy.LOCAL,
+      serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' },
+    })), 'Service');
+    expect(lb.spec.loadBalancerSourceRanges).toEqual(['203.0.113.0/24']);
+    expect(lb.spec.externalTrafficPolicy).toBe('Local');
+    expect(lb.spec.ports[0]).toMatchObject({ port: 51000, targetPort: 51000, protocol: 'UDP' });
+    expect(lb.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+    const np = findObject(synth(smallGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 31820 })), 'Service');
+    expect(np.spec.type).toBe('NodePort');
+    expect(np.spec.ports[0].nodePort).toBe(31820);
+  });
+
+  test('the NetworkPolicy allows UDP listenPort in, and DNS plus each target out', () => {
+    const gw = testGateway({ dnsCidrs: ['169.254.20.10/32'] });
+    gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, targetPort: 15432, podSelector: { app: 'pg' } });
+    gw.addManagedDbRoute('rds', { host: 'mydb.abc.eu-west-1.rds.amazonaws.com', port: 5432, cidrs: ['10.20.0.0/16', '10.21.0.0/16'] });
+    const objects = synth(gw);
+    const policy = findObject(objects, 'NetworkPolicy');
+    const dep = findObject(objects, 'Deployment');
+    expect(policy.spec.podSelector.matchLabels).toEqual(gw.podLabels);
+    expect(dep.spec.template.metadata.labels).toMatchObject(gw.podLabels);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.ingress).toEqual([{ ports: [{ protocol: 'UDP', port: 51820 }] }]);
+    expect(policy.spec.egress).toEqual([
+      {
+        to: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+          { ipBlock: { cidr: '169.254.20.10/32' } },
+        ],
+        ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+      },
+      { to: [{ ipBlock: { cidr: '10.20.0.0/16' } }, { ipBlock: { cidr: '10.21.0.0/16' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'db' } }, podSelector: { matchLabels: { app: 'pg' } } }],
+        ports: [{ protocol: 'TCP', port: 15432 }],
+      },
+    ]);
+    // Route rules are sorted, so the policy never depends on definition order.
+  });
+
+  test('the gateway is a cdk8s-plus network-policy peer', () => {
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    const db = new kplus.Deployment(chart, 'db', { containers: [{ image: 'postgres:16', portNumber: 5432 }] });
+    db.connections.allowFrom(gw, { ports: [kplus.NetworkPolicyPort.tcp(5432)] });
+    const objects = synth(gw);
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec.ingress?.[0]?.from);
+    expect(policies).toHaveLength(1);
+    const from = policies[0].spec.ingress[0].from[0];
+    const gwPod = findObject(objects, 'Deployment', (d) => d.spec.template.spec.initContainers !== undefined).spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(from.podSelector.matchLabels)) expect(gwPod[k]).toBe(v);
+  });
+
+  test('targetNamespacePolicies adds an allow-from-gateway policy in each target namespace', () => {
+    const gw = testGateway({ targetNamespacePolicies: true });
+    gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, targetPort: 5433, podSelector: { app: 'pg' } });
+    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 5432, cidrs: ['10.0.0.0/8'] });
+    const policies = synth(gw).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'db');
+    expect(policies).toHaveLength(1);
+    expect(policies[0].spec).toEqual({
+      podSelector: { matchLabels: { app: 'pg' } },
+      policyTypes: ['Ingress'],
+      ingress: [{
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wireguard' } }, podSelector: { matchLabels: gw.podLabels } }],
+        ports: [{ protocol: 'TCP', port: 5433 }],
+      }],
+    });
+    // Off by default.
+    expect(synth(smallGateway()).filter((o) => o.kind === 'NetworkPolicy')).toHaveLength(1);
+  });
+
+  test('defineNamespace defines a Pod Security-labelled namespace', () => {
+    const objects = synth(smallGateway({ defineNamespace: true }));
+    validateWithSchemas(objects);
+    const ns = findObject(objects, 'Namespace');
+    expect(ns.metadata).toEqual({
+      name: 'wireguard',
+      labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/enforce-version': 'latest' },
+    });
+  });
+
+  test('a checksum of the rendered configuration rolls the pod when it changes', () => {
+    const checksum = (gw: any) => findObject(synth(gw), 'Deployment').spec.template.metadata.annotations['wireguard-gateway.cdk8s.io/config-checksum'];
+    const a = checksum(smallGateway());
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(smallGateway())).toBe(a);
+    const changed = smallGateway();
+    changed.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    expect(checksum(changed)).not.toBe(a);
+  });
+
+  test('the order of definition does not matter: routes and peers added after use still render', () => {
+    const early = testGateway();
+    early.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    early.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    const late = testGateway();
+    late.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    late.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    expect(configData(synth(early))).toEqual(configData(synth(late)));
+    // ProxiedService constructed directly after the gateway, and a peer after it.
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    new ProxiedService(chart, 'pg', { gateway: gw, serviceName: 'pg', port: 5432 });
+    gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    const data = configData(synth(gw));
+    expect(data['wg0.conf']).toContain(PEER_KEYS[0]);
+    expect(data['nginx.conf']).toContain('listen 10.99.0.1:5432;');
+  });
+
+  test('synth is deterministic: same input, byte-identical output', () => {
+    const render = () => {
+      const gw = smallGateway();
+      gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+      return JSON.stringify(synth(gw));
+    };
+    expect(render()).toBe(render());
+  });
+
+  test('the rendered nginx.conf of a gateway with every feature passes real nginx -t', () => {
+    const gw = testGateway({ dnsCacheValidity: Duration.seconds(3), resolverAddresses: ['10.96.0.10', 'fd00::10'] });
+    const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, allowPeers: [laptop] });
+    gw.addProxiedService('pg-replica', { serviceName: 'pg-replica', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 5432 });
+    gw.addProxiedService('pg-admin', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 15432 });
+    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 3306, cidrs: ['10.0.0.0/8'], idleTimeout: Duration.hours(2) });
+    const conf = configData(synth(gw))['nginx.conf'];
+    expect(conf).toContain('resolver 10.96.0.10 [fd00::10] valid=3s ipv6=off;');
+    expect(nginxTest(conf)).toContain('test is successful');
+  });
+
+  describe('validation', () => {
+    test('fails if the gateway exposes nothing', () => {
+      expect(() => synth(testGateway())).toThrow('test/gw: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute');
+    });
+    test('fails if serviceNetwork is not a CIDR', () => {
+      expect(() => testGateway({ serviceNetwork: '10.99.0.0' })).toThrow('test/gw: invalid serviceNetwork "10.99.0.0": an IPv4 CIDR needs a /prefix. Fix: did you mean "10.99.0.0/32"');
+      expect(() => testGateway({ serviceNetwork: '10.99.0.1/24' })).toThrow('invalid serviceNetwork "10.99.0.1/24": the address has host bits set for its prefix. Fix: did you mean "10.99.0.0/24"');
+      expect(() => testGateway({ serviceNetwork: '10.0.0.0/8' })).toThrow('invalid serviceNetwork "10.0.0.0/8": must be /16 or smaller');
+    });
+    test('fails if listenPort is out of range', () => {
+      expect(() => testGateway({ listenPort: 70000 })).toThrow('test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820');
+    });
+    test('fails if mtu is out of range', () => {
+      expect(() => testGateway({ mtu: 100 })).toThrow('test/gw: invalid mtu 100: must be an integer from 1280 to 9000');
+    });
+    test('fails if the private key is not 32 bytes of base64, without echoing it', () => {
+      expect(() => testGateway({ privateKey: WireguardKey.fromBase64('not-a-key') })).toThrow(
+        'test/gw: invalid privateKey "<9 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: generate one with "wg genkey"');
+    });
+    test('fails if the endpoint is not a DNS name or IP', () => {
+      expect(() => testGateway({ endpoint: 'vpn.example.com:51820' })).toThrow('test/gw: invalid endpoint "vpn.example.com:51820": must be a DNS name');
+    });
+    test('fails if loadBalancerSourceRanges is given with NodePort', () => {
+      expect(() => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['10.0.0.0/8'] })).toThrow(
+        'test/gw: invalid loadBalancerSourceRanges ["10.0.0.0/8"]: they only apply to serviceType LOAD_BALANCER, not NodePort');
+    });
+    test('fails if a resolver address is not an IP', () => {
+      expect(() => testGateway({ resolverAddresses: ['kube-dns'] })).toThrow('test/gw: invalid resolverAddresses[0] "kube-dns": must be an IPv4 or IPv6 address');
+    });
+    test('fails if a DNS cache validity is not whole seconds', () => {
+      expect(() => testGateway({ dnsCacheValidity: Duration.millis(1500) })).toThrow('test/gw: invalid dnsCacheValidity "1500ms": must be a whole number of seconds, at least 1');
+    });
+    test('fails if two routes use the same address:port, reporting all problems together', () => {
+      const gw = testGateway();
+      gw.addProxiedService('a', { serviceName: 'a', port: 5432, address: '10.99.0.9' });
+      gw.addProxiedService('b', { serviceName: 'b', port: 5432, address: '10.99.0.9' });
+      gw.addProxiedService('c', { serviceName: 'c', port: 6379, address: '10.99.0.9' });
+      gw.addProxiedService('d', { serviceName: 'd', port: 6379, address: '10.99.0.9' });
+      const err = (() => { try { synth(gw); return ''; } catch (e) { return (e as Error).message; } })();
+      expect(err).toContain('test/gw/b: invalid listenPort 5432: 10.99.0.9:5432 is already used by test/gw/a. Fix: give one of them another listenPort, or another address');
+      expect(err).toContain('test/gw/d: invalid listenPort 6379: 10.99.0.9:6379 is already used by test/gw/c.');
+    });
+    test('fails if the service network is exhausted', () => {
+      const gw = testGateway({ serviceNetwork: '10.99.0.0/30' });
+      gw.addProxiedService('a', { serviceName: 'a', port: 1 + 1023 });
+      gw.addProxiedService('b', { serviceName: 'b', port: 1025 });
+      gw.addProxiedService('c', { serviceName: 'c', port: 1026 });
+      expect(() => synth(gw)).toThrow('test/gw/c: invalid address undefined: the service network 10.99.0.0/30 has no free address left (2 usable, all taken). Fix: give the gateway a larger serviceNetwork');
+    });
+  });
+});
