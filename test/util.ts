@@ -121,3 +121,16 @@ export function nginxTest(conf: string, resolver = '127.0.0.1'): string {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Objects for a snapshot: Secret values are replaced, so no key (not even a
+ * test key) is ever written into a snapshot file.
+ */
+export function forSnapshot(objects: any[]): any[] {
+  return objects.map((o) => {
+    if (o.kind !== 'Secret') return o;
+    const redact = (data?: Record<string, string>) =>
+      data === undefined ? undefined : Object.fromEntries(Object.keys(data).map((k) => [k, '<redacted>']));
+    return { ...o, data: redact(o.data), stringData: redact(o.stringData) };
+  });
+}
