@@ -107,6 +107,9 @@ export abstract class GatewayRoute extends Construct {
       }
       this._explicitAddress = options.address;
     }
+    if (options.allowPeers !== undefined && options.allowPeers.length === 0) {
+      throw invalid(path, 'allowPeers', [], 'an empty list would deny every peer', 'list the peers that may use this route, or omit allowPeers to allow every peer');
+    }
     this.connectTimeoutSeconds = wholeSeconds(path, 'connectTimeout', options.connectTimeout, 10);
     this.idleTimeoutSeconds = wholeSeconds(path, 'idleTimeout', options.idleTimeout, 86400);
     gateway._registerRoute(this, target.policyPort);
