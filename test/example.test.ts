@@ -1,0 +1,72 @@
+/**
+ * The example app, synthesized for real with `cdk8s synth` (the task a user
+ * runs: npm run synth:example), checked as a user's CI would check it.
+ */
+import { execFileSync } from 'child_process';
+import { readFileSync, readdirSync, rmSync } from 'fs';
+import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
+import { DEV_SERVER_PRIVATE_KEY } from '../examples/postgres-redis-rds/dev-keys';
+import { forSnapshot, nginxTest, validateWithSchemas } from './util';
+
+const EXAMPLE = join(__dirname, '..', 'examples', 'postgres-redis-rds');
+const DIST = join(EXAMPLE, 'dist');
+
+function synthExample(): Record<string, string> {
+  rmSync(DIST, { recursive: true, force: true });
+  execFileSync('npx', ['projen', 'synth:example'], { cwd: join(__dirname, '..'), stdio: 'pipe', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
+  return Object.fromEntries(readdirSync(DIST).sort().map((f) => [f, readFileSync(join(DIST, f), 'utf-8')]));
+}
+
+describe('examples/postgres-redis-rds', () => {
+  let first: Record<string, string>;
+  let objects: any[];
+
+  beforeAll(() => {
+    first = synthExample();
+    objects = Object.values(first).flatMap((text) => parseAllDocuments(text).map((d) => d.toJSON()));
+  });
+
+  test('cdk8s synth writes one manifest file', () => {
+    expect(Object.keys(first)).toEqual(['gateway.k8s.yaml']);
+  });
+
+  test('synthesizing twice gives byte-identical files', () => {
+    expect(synthExample()).toEqual(first);
+  });
+
+  test('matches the snapshot (Secret values redacted)', () => {
+    expect(forSnapshot(objects)).toMatchSnapshot();
+  });
+
+  test('every object validates against the Kubernetes 1.33 schemas', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'Secret', 'Service', 'Service']);
+    validateWithSchemas(objects);
+  });
+
+  test('the private key appears only in the Secret', () => {
+    const text = first['gateway.k8s.yaml'];
+    const docs = text.split(/^---$/m);
+    const holding = docs.filter((d) => d.includes(DEV_SERVER_PRIVATE_KEY));
+    expect(holding).toHaveLength(1);
+    expect(holding[0]).toMatch(/^kind: Secret$/m);
+  });
+
+  test('its nginx.conf passes real nginx -t', () => {
+    const cm = objects.find((o) => o.kind === 'ConfigMap');
+    expect(nginxTest(cm.data['nginx.conf'])).toContain('test is successful');
+  });
+
+  test('exposes the three routes, with orders-db restricted to the laptop', () => {
+    const info = JSON.parse(objects.find((o) => o.kind === 'ConfigMap').data['connection-info.json']);
+    expect(info.routes.map((r: any) => `${r.name} ${r.address}:${r.port} -> ${r.target}`)).toEqual([
+      'postgres 10.99.0.1:5432 -> postgres.databases.svc.cluster.local:5432',
+      'redis 10.99.0.2:6379 -> redis.cache.svc.cluster.local:6379',
+      'orders-db 10.99.0.3:5432 -> orders.cluster-abc123.eu-west-1.rds.amazonaws.com:5432',
+    ]);
+    expect(info.peers.map((p: any) => `${p.name} ${p.allowedAddresses.join(',')}`)).toEqual([
+      'laptop 10.99.0.1,10.99.0.2,10.99.0.3',
+      'ci-runner 10.99.0.1,10.99.0.2',
+    ]);
+  });
+});
