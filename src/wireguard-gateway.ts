@@ -314,6 +314,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private readonly initContainer: kplus.Container;
   private readonly mountedPsks = new Set<WireguardPeer>();
   private lastSysctls?: string;
+  /** The lowest listenPort of any route, or 1024 (no sysctl needed) without routes. */
+  private lowestListenPort = 1024;
   private readonly cache = new Map<string, unknown>();
 
   constructor(scope: Construct, id: string, props: WireguardGatewayProps) {
@@ -618,6 +620,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   /** @internal */
   public _registerRoute(route: GatewayRoute, policyPort: number) {
     this.routes.push({ route, policyPort });
+    // Kept as routes arrive: recomputing it over all routes per route was O(routes²).
+    this.lowestListenPort = Math.min(this.lowestListenPort, route.listenPort);
     this.cache.clear();
     this.updateSysctls();
   }
@@ -703,7 +707,19 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   /** The service addresses a peer may reach: those with a route that allows it. */
   private addressesFor(peer: WireguardPeer): string[] {
     const open = this.memo('openAddresses', () => serviceAddresses(this.routeSpecs().filter((r) => r.allowAddresses === undefined)));
-    const restricted = this.routeSpecs().filter((r) => r.allowAddresses !== undefined && r.allowAddresses.includes(peer.address));
+    // Indexed once per state by peer address: a filter per peer was O(peers × routes).
+    const byAddress = this.memo('restrictedByAddress', () => {
+      const index = new Map<string, RouteSpec[]>();
+      for (const r of this.routeSpecs()) {
+        for (const a of new Set(r.allowAddresses ?? [])) {
+          const list = index.get(a);
+          if (list === undefined) index.set(a, [r]);
+          else list.push(r);
+        }
+      }
+      return index;
+    });
+    const restricted = byAddress.get(peer.address) ?? [];
     if (restricted.length === 0) return open;
     return serviceAddresses([...restricted, ...open.map((address) => ({ address } as RouteSpec))]);
   }
@@ -760,7 +776,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   private podSysctls(): Array<{ name: string; value: string }> {
     const sysctls: Array<{ name: string; value: string }> = [];
-    const lowest = Math.min(...this.routes.map(({ route }) => route.listenPort), 1024);
+    const lowest = this.lowestListenPort;
     if (lowest < 1024) {
       // nginx runs as non-root; a "safe", namespaced sysctl lets it bind low ports.
       sysctls.push({ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) });
