@@ -29,7 +29,8 @@ export function isIpv4(value: string): boolean {
 }
 
 export function isIpv6(value: string): boolean {
-  return typeof value === 'string' && value.includes(':') && ipaddr.IPv6.isValid(value);
+  // No zone index ("fe80::1%eth0"): it names an interface of some other host.
+  return typeof value === 'string' && value.includes(':') && !value.includes('%') && ipaddr.IPv6.isValid(value);
 }
 
 /**
@@ -74,6 +75,34 @@ export function parseAnyCidr(path: string, prop: string, value: string): string 
   return parseIpv4Cidr(path, prop, value).cidr;
 }
 
+/**
+ * A CIDR the gateway's NetworkPolicy allows egress to. A /0 would let the pod
+ * reach every address on the port, so it is refused.
+ */
+export function parseEgressCidr(path: string, prop: string, value: string): string {
+  const cidr = parseAnyCidr(path, prop, value);
+  if (cidr.endsWith('/0')) {
+    throw invalid(path, prop, value, 'a /0 opens the gateway\'s egress to every address on that port',
+      'list the subnets where the target lives, for example "10.20.0.0/16"');
+  }
+  return cidr;
+}
+
+/** The IPv4 ranges no tunnel or service address may come from. */
+const SPECIAL_RANGES = new Set(['unspecified', 'loopback', 'linkLocal', 'multicast', 'broadcast', 'reserved']);
+
+/**
+ * Throws when an address is not an ordinary unicast address: 0.0.0.0/8,
+ * loopback, link-local (where cloud metadata lives), multicast or reserved. A
+ * route to such an address in the pod would shadow the pod's own traffic.
+ */
+export function checkUnicastIpv4(path: string, prop: string, value: string, address: number, fix: string): void {
+  const range = ipaddr.IPv4.parse(intToIpv4(address)).range();
+  if (SPECIAL_RANGES.has(range)) {
+    throw invalid(path, prop, value, `it is in the ${range} range, which is not for tunnel or service addresses`, fix);
+  }
+}
+
 export function networkContains(net: Ipv4Network, address: number): boolean {
   const size = 2 ** (32 - net.prefix);
   return address >= net.base && address < net.base + size;
@@ -109,6 +138,10 @@ export function checkDnsName(path: string, prop: string, value: string, fix: str
   if (typeof v !== 'string' || v.length === 0 || v.length > 253 || !v.split('.').every((l) => LABEL.test(l))) {
     throw invalid(path, prop, value,
       'must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters', fix);
+  }
+  if (/^[0-9]+$/.test(v.split('.').pop()!) && !isIpv4(v)) {
+    // "10.0.0.256" or "1.2.3": no resolver answers a name with a numeric top label.
+    throw invalid(path, prop, value, 'it is neither a DNS name (its last label is all digits) nor an IPv4 address', fix);
   }
   return v;
 }

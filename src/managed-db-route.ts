@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
-import { checkDnsName, checkPort, parseAnyCidr } from './_net';
+import { checkChildId } from './_ids';
+import { checkDnsName, checkPort, parseEgressCidr } from './_net';
 import { GatewayRoute, GatewayRouteOptions } from './gateway-route';
 import type { WireguardGateway } from './wireguard-gateway';
 
@@ -65,6 +66,7 @@ export class ManagedDbRoute extends GatewayRoute {
   public readonly cidrs: string[];
 
   constructor(scope: Construct, id: string, props: ManagedDbRouteProps) {
+    checkChildId(scope, id, 'route');
     const path = `${scope.node.path}/${id}`;
     const host = checkDnsName(path, 'host', props.host, 'give the database endpoint\'s DNS name, for example "mydb.abc123.eu-west-1.rds.amazonaws.com"');
     if (props.engine !== undefined && !(props.engine in ENGINE_PORTS)) {
@@ -79,7 +81,7 @@ export class ManagedDbRoute extends GatewayRoute {
       throw invalid(path, 'cidrs', props.cidrs, 'at least one CIDR is required: NetworkPolicies cannot name hosts',
         'list the CIDRs where the database may live, for example its subnets: ["10.20.0.0/16"]');
     }
-    const cidrs = props.cidrs.map((c, i) => parseAnyCidr(path, `cidrs[${i}]`, c));
+    const cidrs = props.cidrs.map((c, i) => parseEgressCidr(path, `cidrs[${i}]`, c));
     super(scope, id, props.gateway, props, { kind: 'ManagedDbRoute', targetHost: host, targetPort: port, policyPort: port });
     this.cidrs = cidrs;
   }

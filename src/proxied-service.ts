@@ -2,7 +2,8 @@ import { ApiObject, Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
-import { checkDnsLabel, checkPort, parseAnyCidr } from './_net';
+import { checkChildId } from './_ids';
+import { checkDnsLabel, checkDnsName, checkPort, parseEgressCidr } from './_net';
 import { GatewayRoute, GatewayRouteOptions } from './gateway-route';
 import type { WireguardGateway } from './wireguard-gateway';
 
@@ -88,11 +89,14 @@ export class ProxiedService extends GatewayRoute {
   private readonly egressCidrs?: string[];
 
   constructor(scope: Construct, id: string, props: ProxiedServiceProps) {
+    checkChildId(scope, id, 'route');
     const path = `${scope.node.path}/${id}`;
     const t = resolveTarget(path, props);
+    const targetHost = checkDnsName(path, 'serviceName', `${t.name}.${t.namespace}.svc.${props.gateway.clusterDomain}`,
+      'shorten the Service name, its namespace or the gateway\'s clusterDomain: together they form the DNS name nginx resolves');
     super(scope, id, props.gateway, props, {
       kind: 'ProxiedService',
-      targetHost: `${t.name}.${t.namespace}.svc.${props.gateway.clusterDomain}`,
+      targetHost,
       targetPort: t.port,
       policyPort: t.targetPort,
     });
@@ -101,7 +105,7 @@ export class ProxiedService extends GatewayRoute {
     this.targetPodPort = t.targetPort;
     this.service = props.service;
     this.podSelector = props.podSelector;
-    this.egressCidrs = props.egressCidrs?.map((c, i) => parseAnyCidr(path, `egressCidrs[${i}]`, c));
+    this.egressCidrs = props.egressCidrs?.map((c, i) => parseEgressCidr(path, `egressCidrs[${i}]`, c));
     if (this.egressCidrs !== undefined && this.egressCidrs.length === 0) {
       throw invalid(path, 'egressCidrs', [], 'must name at least one CIDR when given', 'list the CIDRs of the endpoints, or omit egressCidrs to allow the Service\'s pods');
     }

@@ -6,7 +6,7 @@ import { AddressRequest, planAddresses } from './_address-plan';
 import { invalid } from './_errors';
 import { checkKey } from './_keys';
 import { FILES, GatewaySpec, PATHS, PeerSpec, RouteSpec } from './_model';
-import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, ipv4ToInt, isIpv4, isIpv6, networkContains, parseAnyCidr, parseIpv4Cidr } from './_net';
+import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, networkContains, parseAnyCidr, parseEgressCidr, parseIpv4Cidr } from './_net';
 import { connectionEntries, renderClientConfig, renderHostsFile } from './_render-client';
 import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf, serviceAddresses } from './_render-wireguard';
@@ -313,6 +313,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private readonly dnsRule: any;
   private readonly initContainer: kplus.Container;
   private readonly mountedPsks = new Set<WireguardPeer>();
+  /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
+  private readonly pskVolumes = new Construct(this, 'PresharedKeys');
   private lastSysctls?: string;
   /** The lowest listenPort of any route, or 1024 (no sysctl needed) without routes. */
   private lowestListenPort = 1024;
@@ -328,6 +330,10 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     if (this._network.prefix < 16) {
       throw invalid(path, 'serviceNetwork', props.serviceNetwork, 'must be /16 or smaller: it only holds one address per service',
         'pick a small network such as "10.99.0.0/24"');
+    }
+    for (const end of [this._network.base, this._network.base + 2 ** (32 - this._network.prefix) - 1]) {
+      checkUnicastIpv4(path, 'serviceNetwork', props.serviceNetwork ?? this._network.cidr, end,
+        `pick a private network such as "10.99.0.0/24" (${intToIpv4(end)} is not an ordinary unicast address)`);
     }
     this.serviceNetwork = this._network.cidr;
     this.listenPort = checkPort(path, 'listenPort', props.listenPort ?? 51820, 'pick a UDP port, usually 51820');
@@ -633,7 +639,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     if (peer._presharedKey !== undefined && !this.mountedPsks.has(peer)) {
       this.mountedPsks.add(peer);
       const i = this.peers.length - 1;
-      const vol = kplus.Volume.fromSecret(this, `PresharedKey${i}`, peer._presharedKey.secret, {
+      const vol = kplus.Volume.fromSecret(this.pskVolumes, `${i}`, peer._presharedKey.secret, {
         name: `psk-${i}`,
         defaultMode: 0o400,
         items: { [peer._presharedKey.key]: { path: 'psk' } },
@@ -791,7 +797,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private renderDnsRule(path: string, props: WireguardGatewayProps): any {
     const ns = checkDnsLabel(path, 'dnsNamespace', props.dnsNamespace ?? 'kube-system', 'use the namespace of your cluster DNS, usually "kube-system"');
     const labels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
-    const cidrs = (props.dnsCidrs ?? []).map((c, i) => parseAnyCidr(path, `dnsCidrs[${i}]`, c));
+    const cidrs = (props.dnsCidrs ?? []).map((c, i) => parseEgressCidr(path, `dnsCidrs[${i}]`, c));
     return {
       to: [
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: labels } },
@@ -842,9 +848,31 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
         }
       }
     });
+    // A route's name is its key in the connection map and its host name in the
+    // hosts file (case-insensitive): two routes may not share one.
+    const byName = new Map<string, GatewayRoute>();
+    for (const { route } of this.routes) {
+      const other = byName.get(route.node.id.toLowerCase());
+      if (other !== undefined) {
+        errors.push(`${route.node.path}: invalid route name ${JSON.stringify(route.node.id)}: route ${other.node.path} has the same name (names are case-insensitive). Fix: give every route of the gateway its own id`);
+      } else {
+        byName.set(route.node.id.toLowerCase(), route);
+      }
+    }
+    // The pod routes each peer's /32 into the tunnel: a peer address that is
+    // also a resolver or a /32 egress destination would hand that traffic to the peer.
+    const egressCidrs = [this.dnsRule, ...this.routes.map(({ route }) => route._egressRule())]
+      .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
+      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':'));
     const byAddress = new Map<string, WireguardPeer>();
     const byKey = new Map<string, WireguardPeer>();
     for (const p of this.peers) {
+      if (this.resolverAddresses.includes(p.address)) {
+        errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is one of the gateway's resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to`);
+      }
+      if (egressCidrs.includes(`${p.address}/32`)) {
+        errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is the egress destination ${p.address}/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to`);
+      }
       const a = byAddress.get(p.address);
       if (a !== undefined) {
         errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is already the address of peer ${a.node.path}. Fix: give every peer its own tunnel address`);

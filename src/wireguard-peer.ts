@@ -2,8 +2,9 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
+import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
-import { checkIpv4Address } from './_net';
+import { checkIpv4Address, checkUnicastIpv4 } from './_net';
 import { wholeSeconds } from './gateway-route';
 import type { WireguardGateway } from './wireguard-gateway';
 
@@ -81,11 +82,13 @@ export class WireguardPeer extends Construct {
   public readonly _presharedKey?: { secret: kplus.ISecret; key: string };
 
   constructor(scope: Construct, id: string, props: WireguardPeerProps) {
+    checkChildId(scope, id, 'peer');
     super(scope, id);
     const path = this.node.path;
     this.gateway = props.gateway;
     this.publicKey = checkKey(path, 'publicKey', props.publicKey, 'pass the peer\'s public key: wg pubkey < peer.key');
     const a = checkIpv4Address(path, 'address', props.address, 'give the peer a single IPv4 tunnel address outside the serviceNetwork, for example "10.98.0.2"');
+    checkUnicastIpv4(path, 'address', props.address, a, 'give the peer an ordinary private address, for example "10.98.0.2"');
     if (this.gateway._inServiceNetwork(a)) {
       throw invalid(path, 'address', props.address, `it is inside the gateway's serviceNetwork ${this.gateway.serviceNetwork}, which holds the service addresses`,
         `give the peer an address outside ${this.gateway.serviceNetwork}, for example in a separate peer network`);
