@@ -447,7 +447,12 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       securityContext: this.privilegedInit
         ? { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true }
         : {
-          ensureNonRoot: false, user: 0, group: 0, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+          ensureNonRoot: false,
+          user: 0,
+          group: 0,
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
           capabilities: { drop: [capability('ALL')], add: [capability('NET_ADMIN')] },
         },
       resources: {
@@ -466,8 +471,12 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['/bin/sh', `${PATHS.configDir}/${FILES.startNginx}`],
       securityContext: {
-        ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID, privileged: false,
-        allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+        ensureNonRoot: true,
+        user: NGINX_UID,
+        group: NGINX_UID,
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
         capabilities: { drop: [capability('ALL')] },
       },
       resources: props.nginxResources ?? {

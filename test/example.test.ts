@@ -6,8 +6,8 @@ import { execFileSync } from 'child_process';
 import { readFileSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { DEV_SERVER_PRIVATE_KEY } from '../examples/postgres-redis-rds/dev-keys';
 import { forSnapshot, nginxTest, validateWithSchemas } from './util';
+import { DEV_SERVER_PRIVATE_KEY } from '../examples/postgres-redis-rds/dev-keys';
 
 const EXAMPLE = join(__dirname, '..', 'examples', 'postgres-redis-rds');
 const DIST = join(EXAMPLE, 'dist');

@@ -50,8 +50,13 @@ describe('WireguardGateway', () => {
       privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0,
     });
     expect(pod.containers[0].securityContext).toEqual({
-      privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-      runAsNonRoot: true, runAsUser: 101, runAsGroup: 101, capabilities: { drop: ['ALL'] },
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 101,
+      runAsGroup: 101,
+      capabilities: { drop: ['ALL'] },
     });
   });
 
