@@ -422,7 +422,9 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       automountServiceAccountToken: false,
       select: false,
       podMetadata: { labels: { ...this.podLabels } },
-      securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID, fsGroup: NGINX_UID },
+      // No fsGroup: it would OR group-read into the key file's 0400 mode, and nothing needs it
+      // (the emptyDir is world-writable, ConfigMap files are world-readable).
+      securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID },
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     this.deployment.podMetadata.addAnnotation('wireguard-gateway.cdk8s.io/config-checksum',

@@ -105,6 +105,8 @@ describe('WireguardGateway', () => {
     });
     expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: 'private-key', mountPath: '/run/secrets/wireguard-gateway', readOnly: true });
     expect(JSON.stringify(pod.containers)).not.toContain('private-key');
+    // fsGroup would make the kubelet OR group-read into the key file's mode.
+    expect(pod.securityContext.fsGroup).toBeUndefined();
   });
 
   test('WireguardKey.fromSecret references an existing Secret and defines none', () => {
