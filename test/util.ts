@@ -10,6 +10,8 @@ import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as models from 'kubernetes-models';
 import { WireguardGateway, WireguardGatewayProps, WireguardKey } from '../src';
+// Every chart a test synthesizes (any synth path) gets schema, posture and nginx -t checks.
+import './posture';
 
 /** A fixed test key pair (not secret: tests only). */
 export const TEST_SERVER_PRIVATE_KEY = 'sOOEVn4TBpy08BesrjOtrNjKMlL5q/VQ7TC1VJZwblY=';

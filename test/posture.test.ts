@@ -1,0 +1,183 @@
+/**
+ * The posture checks of test/posture.ts: that they hold on real gateways, that
+ * each one fails when its rule is broken, and that every chart the suite
+ * synthesizes goes through them (in-process via the Chart.toJson hook, and the
+ * apps that other tests synthesize in a child process, synthesized here too).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App, Chart, JsonPatch, ApiObject } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { assertPosture, synthChecks, synthChecksInstalled } from './posture';
+import { PEER_KEYS, synth, testChart, testGateway } from './util';
+
+const ROOT = join(__dirname, '..');
+
+function fullGateway(props: Parameters<typeof testGateway>[0] = {}) {
+  const chart = testChart();
+  const gw = testGateway(props, chart);
+  const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+  gw.addPeer('phone', {
+    publicKey: PEER_KEYS[1], address: '10.98.0.3',
+    presharedKeySecret: kplus.Secret.fromSecretName(chart, 'Psk', 'phone-psk'),
+  });
+  gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, allowPeers: [laptop] });
+  gw.addProxiedService('dns-admin', { serviceName: 'admin', serviceNamespace: 'db', port: 443, listenPort: 443 });
+  gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 3306, cidrs: ['10.20.0.0/16'] });
+  return gw;
+}
+
+const clone = (o: any[]) => JSON.parse(JSON.stringify(o));
+const pod = (objects: any[]) => objects.find((o) => o.kind === 'Deployment').spec.template.spec;
+const nginxOf = (objects: any[]) => pod(objects).containers[0];
+const initOf = (objects: any[]) => pod(objects).initContainers[0];
+const policyOf = (objects: any[]) => objects.find((o) => o.kind === 'NetworkPolicy' && o.spec.policyTypes).spec;
+const cmOf = (objects: any[]) => objects.find((o) => o.kind === 'ConfigMap').data;
+
+describe('posture of synthesized gateways', () => {
+  test('a gateway with peers, a preshared key, a low port and both route kinds passes (privileged init)', () => {
+    // GIVEN / WHEN
+    const objects = synth(fullGateway());
+    // THEN
+    expect(assertPosture(objects)).toBe(1);
+    expect(initOf(objects).securityContext.privileged).toBe(true);
+  });
+
+  test('privilegedInit: false passes with NET_ADMIN only and the forwarding sysctl', () => {
+    const objects = synth(fullGateway({ privilegedInit: false }));
+    expect(assertPosture(objects)).toBe(1);
+    expect(initOf(objects).securityContext.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
+  });
+
+  // Each rule, broken on purpose: the check must fail with its message.
+  const good = () => clone(synth(fullGateway()));
+  const goodUnprivileged = () => clone(synth(fullGateway({ privilegedInit: false })));
+  const cases: Array<[string, () => any[], (o: any[]) => void, RegExp]> = [
+    ['the service account token is mounted', good, (o) => { pod(o).automountServiceAccountToken = true; }, /automountServiceAccountToken must be false/],
+    ['the pod uses the host network', good, (o) => { pod(o).hostNetwork = true; }, /no host namespaces/],
+    ['the pod has no seccomp profile', good, (o) => { delete pod(o).securityContext.seccompProfile; }, /seccompProfile must be RuntimeDefault/],
+    ['nginx may run as root', good, (o) => { nginxOf(o).securityContext.runAsNonRoot = false; pod(o).securityContext.runAsNonRoot = false; }, /runAsNonRoot with a non-zero user id/],
+    ['nginx is privileged', good, (o) => { nginxOf(o).securityContext.privileged = true; }, /nginx: must not be privileged/],
+    ['nginx may escalate', good, (o) => { nginxOf(o).securityContext.allowPrivilegeEscalation = true; }, /allowPrivilegeEscalation must be false/],
+    ['nginx keeps capabilities', good, (o) => { nginxOf(o).securityContext.capabilities = { drop: ['NET_RAW'] }; }, /capabilities must drop ALL/],
+    ['nginx adds a capability', good, (o) => { nginxOf(o).securityContext.capabilities.add = ['NET_BIND_SERVICE']; }, /must add no capability/],
+    ['nginx has a writable root filesystem', good, (o) => { nginxOf(o).securityContext.readOnlyRootFilesystem = false; }, /nginx: readOnlyRootFilesystem must be true/],
+    ['nginx mounts the key', good, (o) => { nginxOf(o).volumeMounts.push({ name: 'private-key', mountPath: '/k', readOnly: true }); }, /nginx: mounts Secret volume private-key/],
+    ['the key is readable by group and others', good, (o) => { pod(o).volumes.find((v: any) => v.name === 'private-key').secret.defaultMode = 0o644; }, /defaultMode must be 256/],
+    ['the key is mounted writable', good, (o) => { initOf(o).volumeMounts.find((m: any) => m.name === 'private-key').readOnly = false; }, /mounted read-only in wireguard-init only/],
+    ['the private key leaks into the ConfigMap', good, (o) => {
+      const key = o.find((x: any) => x.kind === 'Secret').stringData['private-key'];
+      cmOf(o)['wg0.conf'] += `PrivateKey = ${key}\n`;
+    }, /a value of Secret .* appears in ConfigMap/],
+    ['a capability is spelled CAP_NET_ADMIN', goodUnprivileged, (o) => { initOf(o).securityContext.capabilities.add = ['CAP_NET_ADMIN']; }, /not spelled as Kubernetes spells it/],
+    ['the unprivileged init adds more than NET_ADMIN', goodUnprivileged, (o) => { initOf(o).securityContext.capabilities.add = ['NET_ADMIN', 'SYS_ADMIN']; }, /must add NET_ADMIN only/],
+    ['the unprivileged init may escalate', goodUnprivileged, (o) => { initOf(o).securityContext.allowPrivilegeEscalation = true; }, /allowPrivilegeEscalation must be false when not privileged/],
+    ['the unprivileged pod leaves forwarding on', goodUnprivileged, (o) => {
+      pod(o).securityContext.sysctls = pod(o).securityContext.sysctls.filter((s: any) => s.name !== 'net.ipv4.ip_forward');
+    }, /pod sysctl net.ipv4.ip_forward=0 must be set/],
+    ['the privileged init script leaves forwarding on', good, (o) => {
+      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('echo 0 > /proc/sys/net/ipv4/ip_forward\n', '');
+    }, /must write 0 to ip_forward/],
+    ['port 443 without the unprivileged-port sysctl', good, (o) => { pod(o).securityContext.sysctls = []; }, /ip_unprivileged_port_start must be <= 443/],
+    ['the policy has no Egress type', good, (o) => { policyOf(o).policyTypes = ['Ingress']; }, /policyTypes must be Ingress and Egress/],
+    ['ingress is open to TCP too', good, (o) => { policyOf(o).ingress[0].ports.push({ protocol: 'TCP', port: 22 }); }, /ingress must allow UDP 51820 only/],
+    ['an egress rule has no destination', good, (o) => { delete policyOf(o).egress[1].to; }, /an egress rule without "to"/],
+    ['an egress rule has no ports', good, (o) => { delete policyOf(o).egress[1].ports; }, /an egress rule must name its ports/],
+    ['egress goes to 0.0.0.0/0', good, (o) => { policyOf(o).egress[1].to = [{ ipBlock: { cidr: '0.0.0.0/0' } }]; }, /egress to 0.0.0.0\/0 is every address/],
+  ];
+  test.each(cases)('fails if %s', (_name, base, mutate, message) => {
+    // GIVEN a chart that passes
+    const objects = base();
+    expect(assertPosture(objects)).toBe(1);
+    // WHEN the rule is broken
+    mutate(objects);
+    // THEN
+    expect(() => assertPosture(objects)).toThrow(message);
+  });
+
+  test('fails at synth when an escape hatch breaks the posture, on a synth path other than util.synth', () => {
+    // GIVEN an app synthesized the way `cdk8s synth` does (App.synthYaml)
+    const app = new App();
+    const chart = new Chart(app, 'escape', { namespace: 'wireguard' });
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    ApiObject.of(gw.deployment).addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/securityContext/privileged', true));
+    // THEN the hook refuses it
+    expect(() => app.synthYaml()).toThrow(/posture: nginx: must not be privileged/);
+  });
+});
+
+describe('every synthesized chart goes through the checks', () => {
+  test('the Chart.toJson hook is installed and counts charts and gateways', () => {
+    expect(synthChecksInstalled()).toBe(true);
+    const before = { ...synthChecks };
+    const app = new App();
+    const chart = new Chart(app, 'counted');
+    testGateway({}, chart).addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    app.synthYaml();
+    expect(synthChecks.charts).toBe(before.charts + 1);
+    expect(synthChecks.gateways).toBe(before.gateways + 1);
+  });
+
+  test('every test file that can synthesize imports util or posture, so the hook runs there', () => {
+    const files = readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts'));
+    expect(files.length).toBeGreaterThan(5);
+    const synthesizing = files.filter((f) => /synth|toJson|new App\(|Testing\./.test(readFileSync(join(ROOT, 'test', f), 'utf-8')));
+    expect(synthesizing.length).toBeGreaterThan(3);
+    const missing = synthesizing.filter((f) => !/^import (.* from )?'\.\/(util|posture)';$/m.test(readFileSync(join(ROOT, 'test', f), 'utf-8')));
+    expect(missing).toEqual([]);
+  });
+
+  /** Runs `load` in a fresh module registry that has the hook, returning that registry's counters. */
+  function inFreshRegistry(load: () => void): { charts: number; gateways: number } {
+    let counters: { charts: number; gateways: number } = { charts: 0, gateways: 0 };
+    jest.isolateModules(() => {
+      counters = require('./posture').synthChecks;
+      load();
+    });
+    return counters;
+  }
+
+  // Apps other tests synthesize in a child process (cdk8s synth, the CLI's --app):
+  // discovered from the tree, synthesized here in-process under the checks.
+  const exampleApps = readdirSync(join(ROOT, 'examples')).map((d) => join(ROOT, 'examples', d, 'main.ts'));
+  test.each(exampleApps)('the example app %s passes the checks', (file) => {
+    const counters = inFreshRegistry(() => {
+      const cdk8s = require('cdk8s');
+      const mod = require(file);
+      const charts = Object.values(mod).filter((c: any) => typeof c === 'function' && cdk8s.Chart.prototype.isPrototypeOf(c.prototype)) as any[];
+      expect(charts.length).toBeGreaterThan(0);
+      const app = new cdk8s.App();
+      for (const C of charts) new C(app, 'example');
+      app.synthYaml();
+    });
+    expect(counters.gateways).toBeGreaterThan(0);
+  });
+
+  const fixtureDir = join(ROOT, 'test', 'fixtures');
+  const fixtureApps = readdirSync(fixtureDir, { recursive: true } as any).map(String).filter((f) => /(^|\/)app\.ts$/.test(f));
+  test('the CLI fixture apps are found', () => expect(fixtureApps.length).toBeGreaterThan(0));
+  test.each(fixtureApps)('the fixture app %s passes the checks in each of its synthesizing modes', (file) => {
+    const source = readFileSync(join(fixtureDir, file), 'utf-8');
+    const modes = [...new Set([...source.matchAll(/fixture [!=]== '([a-z-]+)'/g)].map((m) => m[1]))];
+    const outdir = mkdtempSync(join(tmpdir(), 'wggw-posture-'));
+    const saved = { fixture: process.env.CLI_FIXTURE, outdir: process.env.CDK8S_OUTDIR };
+    let gateways = 0;
+    try {
+      process.env.CDK8S_OUTDIR = outdir;
+      for (const mode of modes.filter((m) => m !== 'fail' && m !== 'no-synth')) {
+        process.env.CLI_FIXTURE = mode;
+        gateways += inFreshRegistry(() => require(join(fixtureDir, file))).gateways;
+      }
+    } finally {
+      process.env.CLI_FIXTURE = saved.fixture;
+      process.env.CDK8S_OUTDIR = saved.outdir;
+      if (saved.fixture === undefined) delete process.env.CLI_FIXTURE;
+      if (saved.outdir === undefined) delete process.env.CDK8S_OUTDIR;
+      rmSync(outdir, { recursive: true, force: true });
+    }
+    expect(modes.length).toBeGreaterThan(0);
+    expect(gateways).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * Checks that every chart the test suite synthesizes is safe to apply:
+ *
+ * - `validateWithSchemas`: every object against the Kubernetes schemas;
+ * - `assertPosture`: the security posture of every gateway (issue 5, item 4);
+ * - `checkNginx`: real `nginx -t` on every rendered nginx.conf (deduplicated).
+ *
+ * Importing this module (test/util.ts does) wraps `Chart.prototype.toJson`, the
+ * one function every synth path goes through (`Testing.synth`, `App.synth`,
+ * `App.synthYaml`), so no test can synthesize a chart without these checks.
+ * test/posture.test.ts checks that every test file imports it.
+ */
+import { createHash } from 'crypto';
+import { isDeepStrictEqual } from 'util';
+import { App, Chart, YamlOutputType } from 'cdk8s';
+import { nginxTest, validateWithSchemas } from './util';
+
+const GATEWAY_LABEL = 'app.kubernetes.io/name';
+const GATEWAY_NAME = 'wireguard-gateway';
+const CONFIG_DIR = '/etc/wireguard-gateway';
+const KEY_DIR = '/run/secrets/wireguard-gateway';
+
+function fail(what: string, detail: string): never {
+  throw new Error(`posture: ${what}: ${detail}`);
+}
+
+function expectThat(ok: boolean, what: string, detail: string): void {
+  if (!ok) fail(what, detail);
+}
+
+/** Capability names as Kubernetes spells them ("NET_ADMIN", "ALL"), never "CAP_...". */
+function checkCapabilityNames(where: string, caps: any): void {
+  for (const c of [...(caps?.add ?? []), ...(caps?.drop ?? [])]) {
+    expectThat(typeof c === 'string' && /^[A-Z_]+$/.test(c) && !c.startsWith('CAP_'), where,
+      `capability ${JSON.stringify(c)} is not spelled as Kubernetes spells it (NET_ADMIN, ALL)`);
+  }
+}
+
+function secretValues(secret: any): string[] {
+  const values = Object.values(secret.stringData ?? {}) as string[];
+  for (const v of Object.values(secret.data ?? {}) as string[]) values.push(Buffer.from(v, 'base64').toString('utf-8'));
+  return values.filter((v) => v.length >= 16);
+}
+
+/**
+ * Asserts the posture of every WireGuard gateway among `objects` (one chart's
+ * output). Returns the number of gateways checked.
+ */
+export function assertPosture(objects: any[]): number {
+  const deployments = objects.filter((o) => o.kind === 'Deployment' && o.spec?.template?.metadata?.labels?.[GATEWAY_LABEL] === GATEWAY_NAME);
+  const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.data?.['nginx.conf'] !== undefined);
+  expectThat(configMaps.length === deployments.length, 'gateways',
+    `${configMaps.length} gateway ConfigMap(s) but ${deployments.length} gateway Deployment(s)`);
+
+  // The private key (and any other Secret value) appears in Secrets only.
+  for (const secret of objects.filter((o) => o.kind === 'Secret')) {
+    for (const value of secretValues(secret)) {
+      for (const o of objects.filter((x) => x.kind !== 'Secret')) {
+        expectThat(!JSON.stringify(o).includes(JSON.stringify(value).slice(1, -1)), 'secret values',
+          `a value of Secret ${secret.metadata?.name} appears in ${o.kind} ${o.metadata?.name}`);
+      }
+    }
+  }
+
+  for (const d of deployments) {
+    const name = `Deployment ${d.metadata?.name}`;
+    const pod = d.spec.template.spec;
+    const podLabels = d.spec.template.metadata.labels;
+    const configMapName = (pod.volumes ?? []).find((v: any) => v.configMap)?.configMap?.name;
+    const cm = configMaps.find((c) => c.metadata?.name === configMapName);
+    if (cm === undefined) fail(name, `its ConfigMap ${configMapName} is not in the chart`);
+    const files: Record<string, string> = cm.data;
+
+    // --- pod ---------------------------------------------------------------
+    expectThat(pod.automountServiceAccountToken === false, name, 'automountServiceAccountToken must be false');
+    expectThat(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC, name, 'no host namespaces');
+    expectThat(pod.securityContext?.seccompProfile?.type === 'RuntimeDefault', name, 'pod seccompProfile must be RuntimeDefault');
+    expectThat(d.spec.replicas === 1, name, 'exactly one replica holds the interface and the key');
+
+    const containers: any[] = pod.containers ?? [];
+    const inits: any[] = pod.initContainers ?? [];
+    expectThat(containers.length === 1 && containers[0].name === 'nginx', name, 'one container, nginx');
+    expectThat(inits.length === 1 && inits[0].name === 'wireguard-init', name, 'one init container, wireguard-init');
+    const nginx = containers[0];
+    const init = inits[0];
+
+    // --- nginx: Pod Security "restricted" ----------------------------------
+    const sc = nginx.securityContext ?? {};
+    const nonRoot = sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+    const uid = sc.runAsUser ?? pod.securityContext?.runAsUser;
+    expectThat(nonRoot === true && Number.isInteger(uid) && uid > 0, 'nginx', `runAsNonRoot with a non-zero user id (got ${nonRoot}, ${uid})`);
+    expectThat(sc.privileged !== true, 'nginx', 'must not be privileged');
+    expectThat(sc.allowPrivilegeEscalation === false, 'nginx', 'allowPrivilegeEscalation must be false');
+    expectThat(JSON.stringify(sc.capabilities?.drop) === '["ALL"]', 'nginx', `capabilities must drop ALL (got ${JSON.stringify(sc.capabilities?.drop)})`);
+    expectThat((sc.capabilities?.add ?? []).length === 0, 'nginx', `must add no capability (got ${JSON.stringify(sc.capabilities?.add)})`);
+    expectThat(sc.readOnlyRootFilesystem === true, 'nginx', 'readOnlyRootFilesystem must be true');
+    expectThat(sc.seccompProfile === undefined || sc.seccompProfile.type === 'RuntimeDefault', 'nginx', 'must not override the pod seccomp profile');
+    checkCapabilityNames('nginx', sc.capabilities);
+    for (const m of nginx.volumeMounts ?? []) {
+      const vol = (pod.volumes ?? []).find((v: any) => v.name === m.name);
+      expectThat(vol?.secret === undefined, 'nginx', `mounts Secret volume ${m.name}: keys belong to the init container only`);
+    }
+    expectThat(!JSON.stringify([nginx.env ?? [], nginx.envFrom ?? []]).includes('secret'), 'nginx', 'no Secret in its environment');
+
+    // --- init: as privileged as the design needs, no more ------------------
+    const isc = init.securityContext ?? {};
+    checkCapabilityNames('wireguard-init', isc.capabilities);
+    expectThat(isc.readOnlyRootFilesystem === true, 'wireguard-init', 'readOnlyRootFilesystem must be true');
+    expectThat(!JSON.stringify([init.env ?? [], init.envFrom ?? []]).includes('secret'), 'wireguard-init', 'no Secret in its environment');
+    const sysctls: Array<{ name: string; value: string }> = pod.securityContext?.sysctls ?? [];
+    const initScript = files['init.sh'];
+    expectThat(initScript.includes('if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 0 ]; then'), 'wireguard-init', 'the init script must refuse to start when forwarding is on');
+    if (isc.privileged === true) {
+      // Privileged is needed to write /proc/sys; then the script switches forwarding off.
+      expectThat((isc.capabilities?.add ?? []).length === 0, 'wireguard-init', 'privileged: adding capabilities is meaningless, none expected');
+      expectThat(/^echo 0 > \/proc\/sys\/net\/ipv4\/ip_forward$/m.test(initScript), 'forwarding', 'the privileged init script must write 0 to ip_forward');
+    } else {
+      expectThat(isc.allowPrivilegeEscalation === false, 'wireguard-init', 'allowPrivilegeEscalation must be false when not privileged');
+      expectThat(JSON.stringify(isc.capabilities?.drop) === '["ALL"]', 'wireguard-init', 'must drop ALL');
+      expectThat(JSON.stringify(isc.capabilities?.add) === '["NET_ADMIN"]', 'wireguard-init', `must add NET_ADMIN only (got ${JSON.stringify(isc.capabilities?.add)})`);
+      expectThat(sysctls.some((s) => s.name === 'net.ipv4.ip_forward' && s.value === '0'), 'forwarding', 'without privilegedInit the pod sysctl net.ipv4.ip_forward=0 must be set');
+    }
+
+    // --- keys: only in Secrets, mounted read-only 0400, init container only --
+    const secretVolumes = (pod.volumes ?? []).filter((v: any) => v.secret !== undefined);
+    expectThat(secretVolumes.some((v: any) => v.name === 'private-key'), name, 'the private key is mounted from a Secret volume named private-key');
+    for (const v of secretVolumes) {
+      expectThat(v.secret.defaultMode === 256, `volume ${v.name}`, `defaultMode must be 256 (0400), got ${v.secret.defaultMode}`);
+      for (const item of v.secret.items ?? []) {
+        expectThat(item.mode === undefined || item.mode === 256, `volume ${v.name}`, `item mode must be 0400, got ${item.mode}`);
+      }
+      const mounts = [...containers, ...inits].flatMap((c) => (c.volumeMounts ?? []).filter((m: any) => m.name === v.name).map((m: any) => ({ c: c.name, m })));
+      expectThat(mounts.length > 0 && mounts.every(({ c, m }) => c === 'wireguard-init' && m.readOnly === true), `volume ${v.name}`,
+        `must be mounted read-only in wireguard-init only (mounts: ${JSON.stringify(mounts)})`);
+    }
+    const keyMount = init.volumeMounts.find((m: any) => m.name === 'private-key');
+    expectThat(keyMount?.mountPath === KEY_DIR, 'wireguard-init', `the key is mounted at ${KEY_DIR}`);
+    expectThat(!/PrivateKey/i.test(files['wg0.conf']), 'wg0.conf', 'holds no private key');
+    expectThat(initScript.includes('wg set "$WG_IF" private-key "$KEY_FILE"') && initScript.includes(`KEY_FILE="\${KEY_FILE:-${KEY_DIR}/private-key}"`),
+      'init.sh', 'loads the private key from the mounted file');
+    for (const c of [...containers, ...inits]) {
+      expectThat(c.volumeMounts.find((m: any) => m.mountPath === CONFIG_DIR)?.readOnly === true, c.name, 'mounts the config read-only');
+    }
+
+    // --- low ports need the namespaced sysctl, not a capability ----------------
+    const ports = [...files['nginx.conf'].matchAll(/^\s*listen [\d.]+:(\d+);/gm)].map((m) => Number(m[1]));
+    const lowest = Math.min(...ports, 1024);
+    if (lowest < 1024) {
+      const start = sysctls.find((s) => s.name === 'net.ipv4.ip_unprivileged_port_start');
+      expectThat(start !== undefined && Number(start.value) <= lowest, 'sysctls', `nginx listens on ${lowest}: ip_unprivileged_port_start must be <= ${lowest}`);
+    }
+
+    // --- NetworkPolicy: both directions ----------------------------------------
+    // The gateway's own policy selects its pod by instance label. (Other policies
+    // may select it too; NetworkPolicies only add allowances: see SECURITY.md.)
+    const instance = 'app.kubernetes.io/instance';
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata?.namespace === d.metadata?.namespace
+      && o.spec?.podSelector?.matchLabels?.[instance] === podLabels[instance]);
+    expectThat(policies.length === 1, name, `exactly one NetworkPolicy selects the gateway pod by its instance label (found ${policies.length})`);
+    const policy = policies[0].spec;
+    expectThat(JSON.stringify([...policy.policyTypes].sort()) === '["Egress","Ingress"]', 'NetworkPolicy', 'policyTypes must be Ingress and Egress');
+    const udpPort = nginx.ports?.find((p: any) => p.protocol === 'UDP')?.containerPort;
+    expectThat(isDeepStrictEqual(policy.ingress, [{ ports: [{ protocol: 'UDP', port: udpPort }] }]), 'NetworkPolicy',
+      `ingress must allow UDP ${udpPort} only, got ${JSON.stringify(policy.ingress)}`);
+    expectThat(Array.isArray(policy.egress) && policy.egress.length >= 2, 'NetworkPolicy', 'egress has the DNS rule and at least one route');
+    for (const rule of policy.egress) {
+      expectThat(Array.isArray(rule.to) && rule.to.length > 0, 'NetworkPolicy', `an egress rule without "to" allows every destination: ${JSON.stringify(rule)}`);
+      expectThat(Array.isArray(rule.ports) && rule.ports.length > 0 && rule.ports.every((p: any) => Number.isInteger(p.port) && !p.endPort),
+        'NetworkPolicy', `an egress rule must name its ports: ${JSON.stringify(rule)}`);
+      for (const to of rule.to) {
+        const cidr = to.ipBlock?.cidr;
+        expectThat(cidr === undefined || !cidr.endsWith('/0'), 'NetworkPolicy', `egress to ${cidr} is every address`);
+        expectThat(to.ipBlock !== undefined || to.namespaceSelector !== undefined, 'NetworkPolicy', `a pod selector without a namespace selector: ${JSON.stringify(to)}`);
+      }
+    }
+  }
+  return deployments.length;
+}
+
+/** Confs that passed `nginx -t` in this test file: identical confs run once. */
+const nginxPassed = new Set<string>();
+
+/** Runs real `nginx -t` on every gateway nginx.conf among `objects`. Returns how many ran (not cached). */
+export function checkNginx(objects: any[]): number {
+  let ran = 0;
+  for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.data?.['nginx.conf'] !== undefined)) {
+    const conf: string = cm.data['nginx.conf'];
+    const hash = createHash('sha256').update(conf).digest('hex');
+    if (nginxPassed.has(hash)) continue;
+    nginxTest(conf);
+    nginxPassed.add(hash);
+    ran++;
+  }
+  return ran;
+}
+
+/** Counters, for the test that proves the hook runs. */
+export const synthChecks = { charts: 0, gateways: 0 };
+
+/** Schemas, posture and nginx -t on one chart's objects. */
+export function checkSynthesized(objects: any[]): void {
+  validateWithSchemas(objects);
+  synthChecks.gateways += assertPosture(objects);
+  checkNginx(objects);
+  synthChecks.charts++;
+}
+
+const HOOKED = Symbol.for('cdk8s-wireguard-gateway.test.synth-checks');
+
+/**
+ * Wraps Chart.prototype.toJson so every synthesized chart is checked, and
+ * App.prototype.synth for the one output type that bypasses toJson
+ * (FOLDER_PER_CHART_FILE_PER_RESOURCE). Idempotent.
+ */
+export function installSynthChecks(): void {
+  const proto = Chart.prototype as any;
+  if (proto[HOOKED]) return;
+  const original = proto.toJson;
+  proto.toJson = function toJsonChecked(this: Chart): any[] {
+    const objects = original.call(this);
+    checkSynthesized(objects);
+    return objects;
+  };
+  proto[HOOKED] = true;
+  const appProto = App.prototype as any;
+  const originalSynth = appProto.synth;
+  appProto.synth = function synthChecked(this: App): void {
+    if (this.yamlOutputType === YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE) {
+      for (const chart of this.charts) chart.toJson();
+    }
+    originalSynth.call(this);
+  };
+}
+
+/** True when the hook is in place (for the coverage test). */
+export function synthChecksInstalled(): boolean {
+  return (Chart.prototype as any)[HOOKED] === true;
+}
+
+installSynthChecks();
