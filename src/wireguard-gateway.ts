@@ -252,6 +252,17 @@ export interface WireguardGatewayProps {
    * @default false
    */
   readonly targetNamespacePolicies?: boolean;
+
+  /**
+   * Gateway pods. Every pod has the same key and configuration; the Service
+   * uses ClientIP session affinity so that a peer keeps talking to one pod.
+   * More than one needs a load balancer that preserves client addresses
+   * (often `externalTrafficPolicy: LOCAL`), or a peer's handshakes may land on
+   * different pods.
+   *
+   * @default 1
+   */
+  readonly replicas?: number;
 }
 
 interface RegisteredRoute { route: GatewayRoute; policyPort: number }
@@ -380,6 +391,10 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       'app.kubernetes.io/instance': Names.toLabelValue(this),
     };
     const metadata = { namespace: this.namespace, labels: { ...this.podLabels } };
+    const replicas = props.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 10) {
+      throw invalid(path, 'replicas', props.replicas, 'must be an integer from 1 to 10', 'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
+    }
 
     if (props.defineNamespace) {
       this.namespaceObject = new kplus.Namespace(this, 'Namespace', {
@@ -416,7 +431,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     // --- Deployment ----------------------------------------------------------
     this.deployment = new kplus.Deployment(this, 'Deployment', {
       metadata,
-      replicas: 1,
+      replicas,
       // One pod holds the interface and the key; never two at once.
       strategy: kplus.DeploymentStrategy.recreate(),
       automountServiceAccountToken: false,
@@ -509,6 +524,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     });
     ApiObject.of(this.service).addJsonPatch(
       JsonPatch.add('/spec/externalTrafficPolicy', props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER),
+      // A peer's WireGuard session lives in one pod: keep each client on it.
+      JsonPatch.add('/spec/sessionAffinity', 'ClientIP'),
     );
 
     // --- NetworkPolicy -------------------------------------------------------

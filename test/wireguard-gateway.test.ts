@@ -132,6 +132,11 @@ describe('WireguardGateway', () => {
     expect(svc.spec.type).toBe('LoadBalancer');
     expect(svc.spec.ports).toEqual([{ name: 'wireguard', port: 51820, targetPort: 51820, protocol: 'UDP' }]);
     expect(svc.spec.externalTrafficPolicy).toBe('Cluster');
+    expect(svc.spec.sessionAffinity).toBe('ClientIP');
+  });
+
+  test('replicas is 1 by default and can be raised', () => {
+    expect(findObject(synth(smallGateway({ replicas: 2 })), 'Deployment').spec.replicas).toBe(2);
   });
 
   test('Service options: NodePort, source ranges, traffic policy, annotations', () => {
@@ -280,6 +285,9 @@ describe('WireguardGateway', () => {
     });
     test('fails if listenPort is out of range', () => {
       expect(() => testGateway({ listenPort: 70000 })).toThrow('test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820');
+    });
+    test('fails if replicas is out of range', () => {
+      expect(() => testGateway({ replicas: 0 })).toThrow('test/gw: invalid replicas 0: must be an integer from 1 to 10. Fix: use 1 (the default)');
     });
     test('fails if mtu is out of range', () => {
       expect(() => testGateway({ mtu: 100 })).toThrow('test/gw: invalid mtu 100: must be an integer from 1280 to 9000');
