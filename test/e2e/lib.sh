@@ -1,0 +1,515 @@
+# shellcheck shell=bash
+# test/e2e/lib.sh: the end-to-end harness of cdk8s-wireguard-gateway, as
+# functions. Source it (bash 4+, as root); test/e2e/run.sh and
+# bench/datapath.sh use it. It never runs anything when sourced.
+#
+# What it builds (see docs/e2e.md for the picture):
+#
+#   laptop / ci-runner / stranger netns        gateway netns ("the pod")           cluster netns             cloud netns
+#   wg-quick with the peer's client config --- wireguard-go (init.sh) + nginx --- dnsmasq, PostgreSQL,   --- PostgreSQL (the
+#   172.31.N.2                    172.31.N.1   10.244.0.2                10.244.0.1  Redis, echo servers       managed database)
+#
+# Typical use:
+#   source test/e2e/lib.sh
+#   e2e_setup_run                 # names, run directory, cleanup trap
+#   e2e_prerequisites             # root, packages (installs them when missing)
+#   e2e_synth && e2e_extract && e2e_adapt
+#   e2e_topology_up && e2e_backends_up && e2e_gateway_up
+#   e2e_client_up laptop
+#   e2e_net laptop probe 10.99.0.2:6379 --proto redis
+#
+# Processes are started with `ip netns exec NS prog &`, so the harness holds
+# their real PIDs (registered by name under $E2E_STATE/pids); cleanup kills
+# exactly those, then whatever is left inside the run's own namespaces, then
+# deletes the namespaces. Names carry a per-run id, so two runs never collide.
+
+E2E_DIR=${E2E_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+E2E_ROOT=${E2E_ROOT:-$(cd "$E2E_DIR/../.." && pwd)}
+E2E_NET_TOOL="$E2E_DIR/tools/e2e-net.js"
+E2E_EXAMPLE_DIR=${E2E_EXAMPLE_DIR:-$E2E_ROOT/examples/postgres-redis-rds}
+E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
+
+# Debian packages the harness needs, and a command (or file) proving each is there.
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2)
+E2E_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
+
+# --- Addresses (inside the run's own namespaces only) -------------------------
+E2E_GW_POD_IP=10.244.0.2          # the gateway pod's address on the cluster network
+E2E_NODE_IP=10.244.0.1            # the cluster side of that link (the pod's default gateway)
+E2E_DNS_IP=10.96.0.10             # the cluster DNS Service (dnsmasq)
+E2E_PG_IP=10.244.1.10             # PostgreSQL, the in-cluster target of route "postgres"
+E2E_REDIS_IP=10.244.1.11          # Redis, the target of route "redis"
+E2E_ECHO_A_IP=10.244.1.20         # echo server "echo-a" (DNS-follow, load)
+E2E_ECHO_B_IP=10.244.1.21         # echo server "echo-b"
+E2E_CLOUD_LINK_K=10.255.0.1       # cluster <-> cloud link
+E2E_CLOUD_LINK_D=10.255.0.2
+E2E_MANAGED_DB_IP=10.20.5.10      # PostgreSQL in the cloud, inside the example's cidrs 10.20.0.0/16
+E2E_PEER_NET=10.98.0.0/24         # peers' tunnel addresses (replies to them go back to the gateway pod)
+# Client n is 172.31.n.2, the gateway's end of its link 172.31.n.1 (the "load balancer").
+declare -gA E2E_CLIENT_N=([laptop]=1 [ci-runner]=2 [stranger]=3)
+
+# --- Logging and small helpers -------------------------------------------------
+
+e2e_log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
+e2e_die() { printf 'e2e: %s\n' "$*" >&2; exit 1; }
+e2e_now_ms() { date +%s%3N; }
+
+# e2e_wait_until SECONDS DESCRIPTION CMD...: polls CMD every 50 ms until it
+# succeeds; fails with a message naming DESCRIPTION after SECONDS.
+e2e_wait_until() {
+  local secs=$1 desc=$2
+  shift 2
+  local deadline=$(($(e2e_now_ms) + secs * 1000))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(e2e_now_ms)" -gt "$deadline" ]; then
+      echo "timed out after ${secs} s waiting for $desc" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# e2e_gone PID: true when PID is not running (zombies count as gone).
+e2e_gone() {
+  local st
+  st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 0
+  [ -z "$st" ] || [ "$st" = Z ]
+}
+
+# --- Run identity and cleanup ---------------------------------------------------
+
+# e2e_setup_run: a unique id, the namespace and interface names, the run
+# directory ($E2E_RUN, kept on failure), and the cleanup trap.
+e2e_setup_run() {
+  E2E_ID=${E2E_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
+  E2E_RUN=${E2E_RUN:-$E2E_ROOT/.e2e-artifacts/run-$E2E_ID}
+  E2E_STATE="$E2E_RUN/state"
+  mkdir -p "$E2E_STATE/pids" "$E2E_RUN/synth" "$E2E_RUN/clients" "$E2E_RUN/dns"
+  chmod 755 "$E2E_ROOT/.e2e-artifacts" "$E2E_RUN" "$E2E_RUN/dns"
+  : >"$E2E_STATE/netns"
+  NS_GW="e2e-$E2E_ID-gw"
+  NS_CLUSTER="e2e-$E2E_ID-cluster"
+  NS_CLOUD="e2e-$E2E_ID-cloud"
+  declare -gA NS_CLIENT=([laptop]="e2e-$E2E_ID-laptop" [ci-runner]="e2e-$E2E_ID-ci" [stranger]="e2e-$E2E_ID-stranger")
+  # wireguard-go's control sockets are global (/var/run/wireguard/<if>.sock): unique names.
+  WG_GW_IF="wg${E2E_ID}g"
+  declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s")
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  e2e_log "run $E2E_ID in $E2E_RUN"
+}
+
+# e2e_register NAME PID: remember a process the harness started.
+e2e_register() { echo "$2" >"$E2E_STATE/pids/$1"; }
+e2e_pid() { cat "$E2E_STATE/pids/$1" 2>/dev/null; }
+
+# e2e_spawn NAME NS CMD...: start CMD in namespace NS in the background, with
+# its output in $E2E_STATE/NAME.log; `ip netns exec` execs, so $! is CMD's PID.
+# Must not be called from a subshell.
+e2e_spawn() {
+  local name=$1 ns=$2
+  shift 2
+  ip netns exec "$ns" "$@" >>"$E2E_STATE/$name.log" 2>&1 </dev/null &
+  e2e_register "$name" $!
+}
+
+# e2e_stop NAME [SIGNAL]: signal a registered process (TERM by default) and
+# wait until it is gone; KILL after 5 s.
+e2e_stop() {
+  local name=$1 sig=${2:-TERM} pid
+  pid=$(e2e_pid "$name") || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  if ! e2e_wait_until 5 "$name (pid $pid) to exit" e2e_gone "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    e2e_wait_until 2 "$name (pid $pid) to exit after SIGKILL" e2e_gone "$pid" || return 1
+  fi
+  wait "$pid" 2>/dev/null || true
+  rm -f "$E2E_STATE/pids/$name"
+}
+
+# e2e_cleanup: the EXIT trap. Kills the run's processes by PID, then anything
+# left in the run's namespaces, deletes the namespaces and the run's files
+# outside the run directory. Keeps $E2E_RUN unless E2E_SUCCESS=1 and E2E_KEEP is unset.
+e2e_cleanup() {
+  local rc=$? f pid ns pids
+  trap - EXIT INT TERM
+  [ -n "${E2E_STATE:-}" ] || return "$rc"
+  for f in "$E2E_STATE"/pids/*; do
+    [ -e "$f" ] || continue
+    pid=$(<"$f")
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for f in "$E2E_STATE"/pids/*; do
+    [ -e "$f" ] || continue
+    pid=$(<"$f")
+    e2e_wait_until 3 "pid $pid" e2e_gone "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+  while read -r ns; do
+    [ -n "$ns" ] || continue
+    # Only processes inside this run's own namespaces.
+    pids=$(ip netns pids "$ns" 2>/dev/null) || true
+    if [ -n "$pids" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+    fi
+    ip netns delete "$ns" 2>/dev/null || true
+    rm -rf "/etc/netns/$ns"
+  done <"$E2E_STATE/netns"
+  for f in "$WG_GW_IF" "${CLIENT_IF[@]}"; do
+    rm -f "/var/run/wireguard/$f.sock" "/var/run/wireguard/$f.name"
+  done
+  if [ "${E2E_SUCCESS:-0}" = 1 ] && [ -z "${E2E_KEEP:-}" ]; then
+    rm -rf "$E2E_RUN"
+  else
+    e2e_log "kept the run's files and logs in $E2E_RUN"
+  fi
+  return "$rc"
+}
+
+# --- Prerequisites ----------------------------------------------------------------
+
+e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+
+# e2e_missing: prints what is missing, one per line.
+e2e_missing() {
+  local c
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node; do
+    command -v "$c" >/dev/null 2>&1 || echo "command $c"
+  done
+  [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"
+  [ -x "$(e2e_postgres_bin)/postgres" ] || echo "PostgreSQL server (/usr/lib/postgresql/*/bin/postgres)"
+  [ -d "$E2E_ROOT/node_modules/cdk8s-cli" ] || echo "node_modules (run npm ci)"
+}
+
+# e2e_prerequisites: root, then the Debian packages (apt-get update once and
+# install when something is missing). Fails when anything is still missing.
+e2e_prerequisites() {
+  [ "$(id -u)" = 0 ] || e2e_die "the end-to-end suite needs root (network namespaces, WireGuard); run it with sudo"
+  local missing
+  missing=$(e2e_missing)
+  if [ -n "$missing" ]; then
+    e2e_log "missing: $(echo "$missing" | paste -sd, -); installing ${E2E_PACKAGES[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || e2e_die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${E2E_PACKAGES[@]}" >&2 \
+      || e2e_die "apt-get install ${E2E_PACKAGES[*]} failed"
+    missing=$(e2e_missing)
+    [ -z "$missing" ] || e2e_die "still missing after apt-get install: $(echo "$missing" | paste -sd, -)"
+  fi
+  ip netns list >/dev/null 2>&1 || e2e_die "cannot use network namespaces here (ip netns list failed)"
+  # Sessions: the load generator and the echo server hold thousands of sockets.
+  ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+}
+
+# --- What the library emits ------------------------------------------------------
+
+# e2e_synth: synthesizes the example app with cdk8s synth (the files `npm run
+# synth:example` writes, here into $E2E_RUN/synth), and renders each peer's
+# client config with the library's clientConfig() and the dev private keys.
+e2e_synth() {
+  local synth_pid cc_pid rc=0
+  (cd "$E2E_EXAMPLE_DIR" && exec "$E2E_ROOT/node_modules/.bin/cdk8s" synth --output "$E2E_RUN/synth") \
+    >"$E2E_STATE/synth.log" 2>&1 &
+  synth_pid=$!
+  (cd "$E2E_ROOT" && exec node_modules/.bin/ts-node -T -P test/tsconfig.json test/e2e/client-configs.ts "$E2E_RUN/clients/rendered") \
+    >"$E2E_STATE/client-configs.log" 2>&1 &
+  cc_pid=$!
+  wait "$synth_pid" || { echo "cdk8s synth of $E2E_EXAMPLE_DIR failed:" >&2; cat "$E2E_STATE/synth.log" >&2; rc=1; }
+  wait "$cc_pid" || { echo "client-configs.ts failed:" >&2; cat "$E2E_STATE/client-configs.log" >&2; rc=1; }
+  [ "$rc" = 0 ] || return 1
+  E2E_MANIFEST=$(ls "$E2E_RUN"/synth/*.k8s.yaml 2>/dev/null | head -n1)
+  [ -n "$E2E_MANIFEST" ] || { echo "cdk8s synth wrote no *.k8s.yaml into $E2E_RUN/synth" >&2; return 1; }
+}
+
+# e2e_extract: the pod's files and commands from the manifest ($E2E_RUN/pod).
+e2e_extract() {
+  node "$E2E_DIR/tools/extract.js" "$E2E_MANIFEST" "$E2E_RUN/pod" >>"$E2E_STATE/extract.log" 2>&1 \
+    || { cat "$E2E_STATE/extract.log" >&2; return 1; }
+  # shellcheck disable=SC1091
+  source "$E2E_RUN/pod/pod.env"
+}
+
+# e2e_adapt: the named adaptations of the emitted files to this machine.
+# Everything else runs exactly as synthesized. Each one is logged.
+E2E_ADAPTATIONS=()
+e2e_adaptation() { E2E_ADAPTATIONS+=("$1"); echo "adaptation: $1" >>"$E2E_STATE/adaptations.log"; }
+e2e_adapt() {
+  local init="$POD_CONFIG_DIR/init.sh" conf="$POD_CONFIG_DIR/nginx.conf" d
+  e2e_adaptation "mount paths: the pod's volume mounts are directories of the run (${POD_MOUNTS[*]})"
+
+  # The init script names its interface wg0; wireguard-go's sockets are global.
+  [ "$(grep -c '^WG_IF="wg0"$' "$init")" = 1 ] \
+    || { echo "adaptation 'interface name' no longer applies: init.sh has no single line WG_IF=\"wg0\"" >&2; return 1; }
+  sed -i "s/^WG_IF=\"wg0\"\$/WG_IF=\"$WG_GW_IF\"/" "$init"
+  e2e_adaptation "interface name: init.sh's WG_IF=\"wg0\" -> WG_IF=\"$WG_GW_IF\" (wireguard-go sockets are global)"
+  e2e_adaptation "wireguard-go shim: 'ip link add dev <if> type wireguard' in init.sh starts wireguard-go (test/e2e/shim/ip); no kernel module here"
+
+  # Debian builds the stream module as a dynamic module; the nginx images build it in.
+  grep -q '^load_module ' "$conf" || sed -i "1i load_module $E2E_STREAM_MODULE;" "$conf"
+  e2e_adaptation "load_module $E2E_STREAM_MODULE; prepended to nginx.conf (Debian's stream module is dynamic)"
+
+  # Kubernetes creates emptyDirs world-writable; the nginx container writes there.
+  for d in "${POD_EMPTYDIRS[@]}"; do chmod 0777 "$d"; chgrp "$POD_FS_GROUP" "$d"; done
+
+  # The client configs name the endpoint the library was given (a DNS name of
+  # the load balancer); here the gateway's end of each client's link stands in.
+  local peer
+  for peer in "${PEER_NAMES[@]}"; do
+    [ -n "${E2E_CLIENT_N[$peer]:-}" ] || { echo "the example has a peer $peer the harness has no link for" >&2; return 1; }
+    grep -q "^Endpoint = $GW_ENDPOINT:$GW_LISTEN_PORT\$" "$E2E_RUN/clients/rendered/$peer.conf" \
+      || { echo "adaptation 'endpoint' no longer applies: $peer.conf has no 'Endpoint = $GW_ENDPOINT:$GW_LISTEN_PORT'" >&2; return 1; }
+  done
+  e2e_adaptation "endpoint: the client configs' Endpoint $GW_ENDPOINT:$GW_LISTEN_PORT -> the gateway's address on each client's link (172.31.N.1:$GW_LISTEN_PORT)"
+  e2e_adaptation "resolv.conf: the pod's /etc/resolv.conf names the cluster DNS $E2E_DNS_IP (/etc/netns/$NS_GW/resolv.conf, bound by ip netns exec)"
+}
+
+# --- Topology ------------------------------------------------------------------------
+
+# e2e_ns_add NS FORWARDING: a namespace with lo up, rp_filter off, forwarding as given.
+e2e_ns_add() {
+  local ns=$1 fwd=$2
+  ip netns add "$ns" || return 1
+  echo "$ns" >>"$E2E_STATE/netns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sh -c "echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter; echo $fwd > /proc/sys/net/ipv4/ip_forward"
+}
+
+# e2e_link NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN: a veth pair, each end created in its namespace.
+e2e_link() {
+  ip link add name "$2" netns "$1" type veth peer name "$5" netns "$4" || return 1
+  ip -n "$1" address add "$3" dev "$2" && ip -n "$1" link set "$2" up || return 1
+  ip -n "$4" address add "$6" dev "$5" && ip -n "$4" link set "$5" up
+}
+
+# e2e_topology_up: the namespaces, links, addresses and routes.
+e2e_topology_up() {
+  local peer n
+  # The gateway pod inherits forwarding from a node that forwards; init.sh must switch it off.
+  e2e_ns_add "$NS_GW" 1 && e2e_ns_add "$NS_CLUSTER" 1 && e2e_ns_add "$NS_CLOUD" 0 || return 1
+  for peer in laptop ci-runner stranger; do
+    n=${E2E_CLIENT_N[$peer]}
+    e2e_ns_add "${NS_CLIENT[$peer]}" 0 || return 1
+    e2e_link "${NS_CLIENT[$peer]}" uplink "172.31.$n.2/24" "$NS_GW" "client$n" "172.31.$n.1/24" || return 1
+  done
+  e2e_link "$NS_GW" eth0 "$E2E_GW_POD_IP/24" "$NS_CLUSTER" gwpod "$E2E_NODE_IP/24" || return 1
+  ip -n "$NS_GW" route add default via "$E2E_NODE_IP" || return 1
+  e2e_link "$NS_CLUSTER" cloud "$E2E_CLOUD_LINK_K/30" "$NS_CLOUD" vpc "$E2E_CLOUD_LINK_D/30" || return 1
+  ip -n "$NS_CLOUD" route add default via "$E2E_CLOUD_LINK_K" || return 1
+  ip -n "$NS_CLOUD" address add "$E2E_MANAGED_DB_IP/32" dev lo || return 1
+  ip -n "$NS_CLUSTER" route add 10.20.0.0/16 via "$E2E_CLOUD_LINK_D" || return 1
+  # The most permissive network: replies to peers' tunnel addresses find their
+  # way back to the pod, so anything that leaks past the gateway is seen.
+  ip -n "$NS_CLUSTER" route add "$E2E_PEER_NET" via "$E2E_GW_POD_IP" || return 1
+  for a in "$E2E_DNS_IP" "$E2E_PG_IP" "$E2E_REDIS_IP" "$E2E_ECHO_A_IP" "$E2E_ECHO_B_IP"; do
+    ip -n "$NS_CLUSTER" address add "$a/32" dev lo || return 1
+  done
+  # The pod's /etc/resolv.conf: what the kubelet writes, naming the cluster DNS.
+  mkdir -p "/etc/netns/$NS_GW"
+  printf 'search wireguard.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n' "$E2E_DNS_IP" \
+    >"/etc/netns/$NS_GW/resolv.conf"
+}
+
+# --- Cluster DNS (dnsmasq) ---------------------------------------------------------------
+
+# e2e_dns_set NAME=IP...: the DNS records, replacing all; dnsmasq re-reads them on SIGHUP.
+e2e_dns_write() {
+  local kv tmp="$E2E_RUN/dns/hosts.tmp"
+  : >"$tmp"
+  for kv in "$@"; do printf '%s %s\n' "${kv#*=}" "${kv%%=*}" >>"$tmp"; done
+  chmod 644 "$tmp"
+  mv "$tmp" "$E2E_RUN/dns/hosts"
+}
+e2e_dns_set() {
+  e2e_dns_write "$@"
+  local pid
+  pid=$(e2e_pid dnsmasq) && kill -HUP "$pid"
+}
+
+# e2e_dns_records [ROUTE=IP ...]: the records for the example's routes, with
+# the given routes' names pointed elsewhere.
+e2e_dns_records() {
+  declare -A ip=([postgres]=$E2E_PG_IP [redis]=$E2E_REDIS_IP [orders-db]=$E2E_MANAGED_DB_IP)
+  local kv r out=()
+  for kv in "$@"; do ip[${kv%%=*}]=${kv#*=}; done
+  for r in "${ROUTE_NAMES[@]}"; do out+=("${ROUTE_HOST[$r]}=${ip[$r]}"); done
+  printf '%s\n' "${out[@]}"
+}
+
+e2e_dns_start() {
+  e2e_spawn dnsmasq "$NS_CLUSTER" dnsmasq -k --log-facility=- -C /dev/null --no-resolv --no-hosts \
+    --listen-address="$E2E_DNS_IP" --bind-interfaces --user=nobody --group=nogroup --pid-file= \
+    --local=/cluster.local/ --local=/amazonaws.com/ --local-ttl=1 --addn-hosts="$E2E_RUN/dns/hosts"
+  e2e_wait_until 5 "dnsmasq to listen on $E2E_DNS_IP:53" e2e_dns_listening
+}
+e2e_dns_listening() { [ -n "$(ip netns exec "$NS_CLUSTER" ss -Hlun "src $E2E_DNS_IP:53")" ]; }
+
+# --- Backends ----------------------------------------------------------------------------
+
+# e2e_postgres_start NAME NS IP CLUSTER_NAME: a throwaway PostgreSQL (trust
+# auth, user postgres) whose cluster_name setting tells which one answered.
+e2e_postgres_start() {
+  local name=$1 ns=$2 ip=$3 cname=$4 bin data="$E2E_RUN/$1"
+  bin=$(e2e_postgres_bin)
+  if [ ! -d "$E2E_RUN/pg-template" ]; then
+    install -d -o postgres -g postgres -m 700 "$E2E_RUN/pg-template"
+    setpriv --reuid=postgres --regid=postgres --init-groups "$bin/initdb" -D "$E2E_RUN/pg-template" -U postgres -A trust \
+      --no-sync >"$E2E_STATE/initdb.log" 2>&1 || { cat "$E2E_STATE/initdb.log" >&2; return 1; }
+    echo 'host all all 0.0.0.0/0 trust' >>"$E2E_RUN/pg-template/pg_hba.conf"
+  fi
+  cp -a "$E2E_RUN/pg-template" "$data"
+  e2e_spawn "$name" "$ns" setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$data" \
+    -c listen_addresses="$ip" -c port=5432 -c unix_socket_directories="$data" -c cluster_name="$cname" \
+    -c fsync=off -c max_connections=50 -c shared_buffers=16MB
+}
+e2e_postgres_ready() { ip netns exec "$1" pg_isready -q -h "$2" -p 5432 -t 1; }
+
+e2e_redis_start() {
+  install -d -o nobody -m 755 "$E2E_RUN/redis"
+  e2e_spawn redis "$NS_CLUSTER" setpriv --reuid=nobody --regid=nogroup --clear-groups redis-server --bind "$E2E_REDIS_IP" \
+    --port 6379 --save '' --appendonly no --protected-mode no --dir "$E2E_RUN/redis" --daemonize no
+}
+
+# e2e_echo_start NAME IP PORT: an echo server that greets with "NAME\n".
+e2e_echo_start() {
+  e2e_spawn "$1" "$NS_CLUSTER" setpriv --reuid=nobody --regid=nogroup --clear-groups node "$E2E_NET_TOOL" echo-server "$2:$3" "$1"
+}
+e2e_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "src $2:$3")" ]; }
+
+# e2e_backends_up: DNS with the example's names, both PostgreSQLs, Redis and
+# two echo servers on the redis route's target port.
+e2e_backends_up() {
+  local rport=${ROUTE_TARGET_PORT[redis]} records
+  mapfile -t records < <(e2e_dns_records)
+  e2e_dns_write "${records[@]}"
+  e2e_dns_start || return 1
+  e2e_postgres_start pg-cluster "$NS_CLUSTER" "$E2E_PG_IP" in-cluster || return 1
+  e2e_postgres_start pg-cloud "$NS_CLOUD" "$E2E_MANAGED_DB_IP" managed-db || return 1
+  e2e_redis_start
+  e2e_echo_start echo-a "$E2E_ECHO_A_IP" "$rport"
+  e2e_echo_start echo-b "$E2E_ECHO_B_IP" "$rport"
+  e2e_wait_until 15 "PostgreSQL at $E2E_PG_IP" e2e_postgres_ready "$NS_CLUSTER" "$E2E_PG_IP" || return 1
+  e2e_wait_until 15 "PostgreSQL at $E2E_MANAGED_DB_IP" e2e_postgres_ready "$NS_CLOUD" "$E2E_MANAGED_DB_IP" || return 1
+  e2e_wait_until 5 "Redis at $E2E_REDIS_IP:6379" e2e_listening "$NS_CLUSTER" "$E2E_REDIS_IP" 6379 || return 1
+  e2e_wait_until 5 "echo-a" e2e_listening "$NS_CLUSTER" "$E2E_ECHO_A_IP" "$rport" || return 1
+  e2e_wait_until 5 "echo-b" e2e_listening "$NS_CLUSTER" "$E2E_ECHO_B_IP" "$rport"
+}
+
+# --- The gateway pod -------------------------------------------------------------------------
+
+# e2e_gateway_init: the init container: its command, as root, in the pod's
+# namespace, with the wireguard-go shim first in PATH. Registers wireguard-go.
+e2e_gateway_init() {
+  local out="$E2E_STATE/init.log"
+  echo "--- init $(date +%T.%N)" >>"$out"
+  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
+    "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
+    || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
+  [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register wg-gateway "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
+}
+
+# e2e_nginx_start: the nginx container's command, as the container's user and
+# group (no new privileges, no capabilities), in the pod's namespace. Waits
+# until nginx listens on every route.
+e2e_nginx_start() {
+  local r
+  touch "$E2E_STATE/nginx.stdout.log"
+  chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx.stdout.log"
+  ip netns exec "$NS_GW" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
+    --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx.stdout.log" 2>>"$E2E_STATE/nginx.log" </dev/null &
+  e2e_register nginx $!
+  disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
+  for r in "${ROUTE_NAMES[@]}"; do
+    e2e_wait_until 5 "nginx to listen on ${ROUTE_ADDR[$r]}:${ROUTE_PORT[$r]}" \
+      e2e_listening "$NS_GW" "${ROUTE_ADDR[$r]}" "${ROUTE_PORT[$r]}" || { tail -n 20 "$E2E_STATE/nginx.log" >&2; return 1; }
+  done
+}
+
+# e2e_nginx_kill: a crash of the nginx container: SIGKILL to the master and its workers.
+e2e_nginx_kill() {
+  local master children p
+  master=$(e2e_pid nginx) || return 1
+  children=$(cat "/proc/$master/task/$master/children" 2>/dev/null)
+  kill -KILL "$master" $children 2>/dev/null
+  for p in $master $children; do e2e_wait_until 5 "nginx process $p to exit" e2e_gone "$p" || return 1; done
+  rm -f "$E2E_STATE/pids/nginx"
+}
+
+e2e_gateway_up() { e2e_gateway_init && e2e_nginx_start; }
+
+# e2e_wg_state NS IF: the interface's identity and configuration without the
+# moving parts (handshake times, byte counters, endpoints learnt).
+e2e_wg_state() {
+  ip -n "$1" -o link show dev "$2" | cut -d' ' -f1,2
+  ip -n "$1" -o -4 address show dev "$2" | awk '{print $4}'
+  ip netns exec "$1" wg show "$2" dump | awk -F'\t' 'NR == 1 {print $2, $3; next} {print $1, $4, $8}'
+}
+
+# --- Clients --------------------------------------------------------------------------------
+
+# e2e_client_conf PEER [RENDERED_PEER]: the rendered client config of
+# RENDERED_PEER (default PEER) with the endpoint adaptation, written as
+# $E2E_RUN/clients/<PEER's interface>.conf (wg-quick names the interface after
+# the file). Prints the path.
+e2e_client_conf() {
+  local peer=$1 src dst
+  src="$E2E_RUN/clients/rendered/${2:-$peer}.conf"
+  dst="$E2E_RUN/clients/${CLIENT_IF[$peer]}.conf"
+  sed "s/^Endpoint = .*/Endpoint = 172.31.${E2E_CLIENT_N[$peer]}.1:$GW_LISTEN_PORT/" "$src" >"$dst" || return 1
+  chmod 600 "$dst"
+  echo "$dst"
+}
+
+# e2e_client_up PEER [CONF]: wg-quick up in the peer's namespace with CONF
+# (default: e2e_client_conf PEER); wireguard-go comes from the userspace shim.
+e2e_client_up() {
+  local peer=$1 conf=${2:-}
+  [ -n "$conf" ] || conf=$(e2e_client_conf "$peer") || return 1
+  ip netns exec "${NS_CLIENT[$peer]}" env WG_QUICK_USERSPACE_IMPLEMENTATION="$E2E_DIR/shim/wg-userspace" E2E_STATE="$E2E_STATE" \
+    wg-quick up "$conf" >>"$E2E_STATE/wg-quick-$peer.log" 2>&1 </dev/null \
+    || { echo "wg-quick up for $peer failed:" >&2; tail -n 20 "$E2E_STATE/wg-quick-$peer.log" >&2; return 1; }
+  e2e_register "wg-$peer" "$(<"$E2E_STATE/${CLIENT_IF[$peer]}.wg.pid")"
+}
+
+# e2e_client_widen PEER CIDR...: the peer adds CIDRs to the gateway's
+# AllowedIPs and routes them into its tunnel (what a peer can do on its own).
+# e2e_client_restore PEER undoes it.
+e2e_client_widen() {
+  local peer=$1 ns=${NS_CLIENT[$1]} ifc=${CLIENT_IF[$1]} cur c
+  shift
+  cur=$(ip netns exec "$ns" wg show "$ifc" allowed-ips | cut -f2)
+  [ -f "$E2E_STATE/$ifc.allowed" ] || echo "$cur" >"$E2E_STATE/$ifc.allowed"
+  for c in "$@"; do cur="$cur $c"; done
+  ip netns exec "$ns" wg set "$ifc" peer "$GW_PUBLIC_KEY" allowed-ips "$(echo "$cur" | tr -s ' ' ',' | sed 's/^,//')" || return 1
+  for c in "$@"; do ip -n "$ns" route replace "$c" dev "$ifc" || return 1; done
+}
+e2e_client_restore() {
+  local ns=${NS_CLIENT[$1]} ifc=${CLIENT_IF[$1]} orig c
+  [ -f "$E2E_STATE/$ifc.allowed" ] || return 0
+  orig=$(<"$E2E_STATE/$ifc.allowed")
+  for c in $(ip netns exec "$ns" wg show "$ifc" allowed-ips | cut -f2); do
+    case " $orig " in *" $c "*) ;; *) ip -n "$ns" route del "$c" dev "$ifc" 2>/dev/null ;; esac
+  done
+  ip netns exec "$ns" wg set "$ifc" peer "$GW_PUBLIC_KEY" allowed-ips "$(echo "$orig" | tr -s ' ' ',')"
+  rm -f "$E2E_STATE/$ifc.allowed"
+}
+
+# e2e_net PEER ARGS...: the TCP tool (tools/e2e-net.js) in a peer's namespace.
+e2e_net() {
+  local peer=$1
+  shift
+  ip netns exec "${NS_CLIENT[$peer]}" node "$E2E_NET_TOOL" "$@"
+}
+
+# e2e_psql PEER ROUTE SQL: a psql query through the tunnel to a route's address.
+e2e_psql() {
+  ip netns exec "${NS_CLIENT[$1]}" env PGCONNECT_TIMEOUT="${E2E_PSQL_TIMEOUT:-5}" psql -XAtq \
+    "host=${ROUTE_ADDR[$2]} port=${ROUTE_PORT[$2]} user=postgres dbname=postgres sslmode=disable" -c "$3"
+}
+
+# e2e_up: everything, in order.
+e2e_up() {
+  e2e_synth && e2e_extract && e2e_adapt && e2e_topology_up && e2e_backends_up && e2e_gateway_up
+}
