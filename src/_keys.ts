@@ -42,3 +42,11 @@ export function generateKeyPair(): { privateKey: string; publicKey: string } {
   const privateKey = Buffer.from(priv).toString('base64');
   return { privateKey, publicKey: publicKeyOf(privateKey) };
 }
+
+/**
+ * X25519(scalar, u) of RFC 7748, with tweetnacl's scalarMult (which clamps the
+ * scalar and ignores the top bit of u). `publicKeyOf` is X25519(key, 9).
+ */
+export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array {
+  return nacl.scalarMult(Uint8Array.from(scalar), Uint8Array.from(u));
+}
