@@ -1,0 +1,235 @@
+/**
+ * The validation matrix: every class of bad input the library rejects, with
+ * the input that shows it and the exact message. docs/validation.md lists the
+ * same classes; test/validation.test.ts runs each one and checks that the
+ * document and this table agree.
+ */
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { DatabaseEngine, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
+import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testChart, testGateway } from './util';
+
+export interface ValidationCase {
+  /** Stable id, also in docs/validation.md. */
+  readonly id: string;
+  /** The class of bad input. */
+  readonly title: string;
+  /** The group it belongs to in the document. */
+  readonly group: string;
+  /** 'construct' errors throw at once; 'synth' errors come from node.addValidation at synth. */
+  readonly when: 'construct' | 'synth';
+  /** Does the bad thing; throws. */
+  readonly run: () => unknown;
+  /** The exact message (for 'synth', one line of the aggregated report, with cdk8s's "[path] " prefix). */
+  readonly message: string;
+}
+
+/** A gateway with one route, so whole-app checks get past "exposes nothing". */
+function gatewayWithRoute(props: Parameters<typeof testGateway>[0] = {}): WireguardGateway {
+  const gw = testGateway(props);
+  gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+  return gw;
+}
+
+const peer = (gw: WireguardGateway, id = 'laptop', address = '10.98.0.2', publicKey = PEER_KEYS[0]) => gw.addPeer(id, { publicKey, address });
+
+const C = (id: string, group: string, title: string, when: 'construct' | 'synth', run: () => unknown, message: string): ValidationCase =>
+  ({ id, group, title, when, run, message });
+
+const NET = 'CIDRs, addresses and ports';
+const NAMES = 'Keys and DNS names';
+const DUP = 'Duplicates, collisions and an exhausted network';
+const CONTRA = 'Contradictory and missing options';
+const RANGE = 'Numbers and durations';
+const APP = 'Whole-app conditions (reported together at synth)';
+
+export const CASES: ValidationCase[] = [
+  // --- CIDRs, addresses and ports -------------------------------------------
+  C('V01', NET, 'a CIDR without its /prefix', 'construct', () => testGateway({ serviceNetwork: '10.99.0.0' }),
+    'test/gw: invalid serviceNetwork "10.99.0.0": an IPv4 CIDR needs a /prefix. Fix: did you mean "10.99.0.0/32"'),
+  C('V02', NET, 'a malformed IPv4 CIDR', 'construct', () => testGateway({ serviceNetwork: '10.99.0/24' }),
+    'test/gw: invalid serviceNetwork "10.99.0/24": must be an IPv4 CIDR "a.b.c.d/n" with n from 0 to 32. Fix: write it as "a.b.c.d/n", for example "10.99.0.0/24"'),
+  C('V03', NET, 'a CIDR with host bits set', 'construct', () => testGateway({ serviceNetwork: '10.99.0.1/24' }),
+    'test/gw: invalid serviceNetwork "10.99.0.1/24": the address has host bits set for its prefix. Fix: did you mean "10.99.0.0/24"'),
+  C('V04', NET, 'a service network larger than /16', 'construct', () => testGateway({ serviceNetwork: '10.0.0.0/8' }),
+    'test/gw: invalid serviceNetwork "10.0.0.0/8": must be /16 or smaller: it only holds one address per service. Fix: pick a small network such as "10.99.0.0/24"'),
+  C('V05', NET, 'a service network in a special range (loopback, link-local, multicast, ...)', 'construct', () => testGateway({ serviceNetwork: '127.0.0.0/24' }),
+    'test/gw: invalid serviceNetwork "127.0.0.0/24": it is in the loopback range, which is not for tunnel or service addresses. Fix: pick a private network such as "10.99.0.0/24" (127.0.0.0 is not an ordinary unicast address)'),
+  C('V06', NET, 'an IPv6 CIDR with host bits set', 'construct', () => testGateway({ loadBalancerSourceRanges: ['2001:db8::1/32'] }),
+    'test/gw: invalid loadBalancerSourceRanges[0] "2001:db8::1/32": the address has host bits set for its prefix. Fix: did you mean "2001:db8::/32"'),
+  C('V07', NET, 'text that is no CIDR at all', 'construct', () => testGateway({ loadBalancerSourceRanges: ['any:where'] }),
+    'test/gw: invalid loadBalancerSourceRanges[0] "any:where": must be an IPv4 or IPv6 CIDR. Fix: write it as "a.b.c.d/n" or "x:y::/n"'),
+  C('V08', NET, 'an egress CIDR of /0 (every address)', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['0.0.0.0/0'] }),
+    'test/gw/rds: invalid cidrs[0] "0.0.0.0/0": a /0 opens the gateway\'s egress to every address on that port. Fix: list the subnets where the target lives, for example "10.20.0.0/16"'),
+  C('V09', NET, 'a port outside 1-65535', 'construct', () => testGateway({ listenPort: 70000 }),
+    'test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820'),
+  C('V10', NET, 'a node port outside 1-65535', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 0 }),
+    'test/gw: invalid nodePort 0: must be an integer from 1 to 65535, inside the cluster\'s node port range (usually 30000-32767). Fix: pick a free node port such as 31820, or omit it'),
+  C('V11', NET, 'a route address with a prefix', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, address: '10.99.0.5/32' }),
+    'test/gw/pg: invalid address "10.99.0.5/32": must be a single IPv4 address "a.b.c.d". Fix: give a single address without a prefix, for example "10.99.0.5"'),
+  C('V12', NET, 'a route address outside the service network', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, address: '10.98.0.5' }),
+    'test/gw/pg: invalid address "10.98.0.5": it is outside the gateway\'s serviceNetwork 10.99.0.0/24. Fix: give an address inside 10.99.0.0/24, or omit it to get the next free one'),
+  C('V13', NET, 'a peer address inside the service network', 'construct', () => peer(testGateway(), 'laptop', '10.99.0.7'),
+    'test/gw/laptop: invalid address "10.99.0.7": it is inside the gateway\'s serviceNetwork 10.99.0.0/24, which holds the service addresses. Fix: give the peer an address outside 10.99.0.0/24, for example in a separate peer network'),
+  C('V14', NET, 'a peer address in a special range (loopback, link-local, multicast, ...)', 'construct', () => peer(testGateway(), 'laptop', '169.254.169.254'),
+    'test/gw/laptop: invalid address "169.254.169.254": it is in the linkLocal range, which is not for tunnel or service addresses. Fix: give the peer an ordinary private address, for example "10.98.0.2"'),
+  C('V15', NET, 'a resolver address that is no IP address', 'construct', () => testGateway({ resolverAddresses: ['10.96.0.10:53'] }),
+    'test/gw: invalid resolverAddresses[0] "10.96.0.10:53": must be an IPv4 or IPv6 address. Fix: give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf'),
+  C('V16', NET, 'an IPv6 address with a zone index', 'construct', () => testGateway({ resolverAddresses: ['fe80::1%eth0'] }),
+    'test/gw: invalid resolverAddresses[0] "fe80::1%eth0": must be an IPv4 or IPv6 address. Fix: give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf'),
+
+  // --- Keys and DNS names ----------------------------------------------------
+  C('V17', NAMES, 'a private key that is not 32 bytes of base64 (never echoed)', 'construct', () => new WireguardGateway(testChart(), 'gw', { privateKey: WireguardKey.fromBase64('c2VjcmV0LWJ1dC1zaG9ydA==') }),
+    'test/gw: invalid privateKey "<24 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: generate one with "wg genkey" or "npx cdk8s-wireguard-gateway keygen"; better, keep it in a Secret and use WireguardKey.fromSecret'),
+  C('V18', NAMES, 'a public key that is not a WireGuard key', 'construct', () => peer(testGateway(), 'laptop', '10.98.0.2', 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY'),
+    'test/gw/laptop: invalid publicKey "<43 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: pass the peer\'s public key: wg pubkey < peer.key'),
+  C('V19', NAMES, 'a Secret key name with characters Secrets do not allow', 'construct', () => {
+    const chart = testChart();
+    return new WireguardGateway(chart, 'gw', { privateKey: WireguardKey.fromSecret(kplus.Secret.fromSecretName(chart, 'S', 'wg-key'), 'private key', TEST_SERVER_PUBLIC_KEY) });
+  }, 'test/gw: invalid privateKey key "private key": a Secret key is made of letters, digits, "-", "_" and ".". Fix: pass the key under which the Secret stores the private key, for example "private-key"'),
+  C('V20', NAMES, 'a host name with characters that could change a rendered file', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com;\n  allow all', port: 5432, cidrs: ['10.20.0.0/16'] }),
+    'test/gw/rds: invalid host "db.example.com;\\n  allow all": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: give the database endpoint\'s DNS name, for example "mydb.abc123.eu-west-1.rds.amazonaws.com"'),
+  C('V21', NAMES, 'a host whose last label is all digits but is no IPv4 address', 'construct', () => testGateway().addManagedDbRoute('rds', { host: '10.0.0.256', port: 5432, cidrs: ['10.20.0.0/16'] }),
+    'test/gw/rds: invalid host "10.0.0.256": it is neither a DNS name (its last label is all digits) nor an IPv4 address. Fix: give the database endpoint\'s DNS name, for example "mydb.abc123.eu-west-1.rds.amazonaws.com"'),
+  C('V22', NAMES, 'an endpoint that is neither an IP address nor a DNS name', 'construct', () => testGateway({ endpoint: 'vpn.example.com:51820' }),
+    'test/gw: invalid endpoint "vpn.example.com:51820": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: give the load balancer\'s hostname or IP address, without a port'),
+  C('V23', NAMES, 'a cluster domain that is no DNS name', 'construct', () => testGateway({ clusterDomain: 'cluster_local' }),
+    'test/gw: invalid clusterDomain "cluster_local": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: use your cluster\'s DNS domain, usually "cluster.local"'),
+  C('V24', NAMES, 'a namespace that is no DNS label', 'construct', () => testGateway({ namespace: 'VPN gateways' }),
+    'test/gw: invalid namespace "VPN gateways": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use a Kubernetes namespace name, for example "wireguard"'),
+  C('V25', NAMES, 'a Service name that is no DNS label', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg";rm', port: 5432 }),
+    'test/gw/pg: invalid serviceName "pg\\";rm": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the Service\'s metadata.name'),
+  C('V26', NAMES, 'a Service name, namespace and cluster domain longer than a DNS name together', 'construct', () => testGateway({ clusterDomain: `${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}` }).addProxiedService('pg', { serviceName: 'p'.repeat(40), port: 5432 }),
+    `test/gw/pg: invalid serviceName "${'p'.repeat(40)}.wireguard.svc.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: shorten the Service name, its namespace or the gateway's clusterDomain: together they form the DNS name nginx resolves`),
+  C('V27', NAMES, 'a DNS namespace that is no DNS label', 'construct', () => testGateway({ dnsNamespace: 'kube_system' }),
+    'test/gw: invalid dnsNamespace "kube_system": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace of your cluster DNS, usually "kube-system"'),
+
+  // --- Duplicates, collisions -------------------------------------------------
+  C('V28', DUP, 'a route or peer id already taken in its scope (a route and a peer of one name, or a gateway part)', 'construct', () => {
+    const gw = testGateway();
+    peer(gw, 'pg');
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+  }, 'test/gw/pg: invalid route id "pg": test/gw already has a child named "pg" (WireguardPeer). Fix: give the route a name no other route, peer or object of test/gw uses'),
+  C('V29', DUP, 'an id that is the name of a JavaScript object member', 'construct', () => peer(testGateway(), 'constructor'),
+    'test/gw/constructor: invalid peer id "constructor": names of JavaScript object members (toString, constructor, __proto__, ...) cannot be construct ids. Fix: pick another name, for example "constructor-1"'),
+
+  // --- Contradictory and missing options -----------------------------------------
+  C('V30', CONTRA, 'loadBalancerSourceRanges on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['192.0.2.0/24'] }),
+    'test/gw: invalid loadBalancerSourceRanges ["192.0.2.0/24"]: they only apply to serviceType LOAD_BALANCER, not NodePort. Fix: drop loadBalancerSourceRanges, or use GatewayServiceType.LOAD_BALANCER'),
+  C('V31', CONTRA, 'both service and serviceName', 'construct', () => {
+    const gw = testGateway();
+    const svc = new kplus.Service(testChart(), 'Svc', { ports: [{ port: 5432 }] });
+    gw.addProxiedService('pg', { service: svc, serviceName: 'pg' });
+  }, 'test/gw/pg: invalid serviceName "pg": service and serviceName contradict each other. Fix: pass either service (a kplus.Service) or serviceName with port, not both'),
+  C('V32', CONTRA, 'both podSelector and egressCidrs', 'construct', () => testGateway().addProxiedService('api', { serviceName: 'kubernetes', serviceNamespace: 'default', port: 443, egressCidrs: ['192.0.2.10/32'], podSelector: { app: 'api' } }),
+    'test/gw/api: invalid podSelector {"app":"api"}: podSelector and egressCidrs contradict each other: egress goes either to pods or to CIDRs. Fix: keep podSelector for Services backed by pods, or egressCidrs for endpoints that are not pods, not both'),
+  C('V33', CONTRA, 'presharedKeySecretKey without presharedKeySecret', 'construct', () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', presharedKeySecretKey: 'psk' }),
+    'test/gw/laptop: invalid presharedKeySecretKey "psk": it only applies together with presharedKeySecret. Fix: pass presharedKeySecret too, or drop presharedKeySecretKey'),
+  C('V34', CONTRA, 'a ProxiedService without a target', 'construct', () => testGateway().addProxiedService('pg', {}),
+    'test/gw/pg: invalid service undefined: a ProxiedService needs a target. Fix: pass service (a kplus.Service), or serviceName and port'),
+  C('V35', CONTRA, 'serviceName without port', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg' }),
+    'test/gw/pg: invalid port undefined: port is required with serviceName. Fix: pass the Service port to connect to, for example port: 5432'),
+  C('V36', CONTRA, 'a port the given Service does not have', 'construct', () => {
+    const svc = new kplus.Service(testChart(), 'Svc', { ports: [{ port: 5432 }] });
+    testGateway().addProxiedService('pg', { service: svc, port: 5433 });
+  }, 'test/gw/pg: invalid port 5433: the Service test/Svc has ports 5432. Fix: pick one of those ports, or omit port to use the first'),
+  C('V37', CONTRA, 'a UDP Service port (the gateway proxies TCP)', 'construct', () => {
+    const svc = new kplus.Service(testChart(), 'Svc', { ports: [{ port: 53, protocol: kplus.Protocol.UDP }] });
+    testGateway().addProxiedService('dns', { service: svc });
+  }, 'test/gw/dns: invalid port 53: the Service port is UDP; the gateway proxies TCP only. Fix: pick a TCP port of the Service'),
+  C('V38', CONTRA, 'a ManagedDbRoute without port or engine', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', cidrs: ['10.20.0.0/16'] }),
+    'test/gw/rds: invalid port undefined: a ManagedDbRoute needs a port. Fix: pass port, or engine (DatabaseEngine.POSTGRESQL, MYSQL or REDIS) for its default port'),
+  C('V39', CONTRA, 'an unknown database engine', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', cidrs: ['10.20.0.0/16'], engine: 'oracle' as DatabaseEngine }),
+    'test/gw/rds: invalid engine "oracle": must be one of postgresql, mysql, redis. Fix: use DatabaseEngine.POSTGRESQL, MYSQL or REDIS, or give port'),
+  C('V40', CONTRA, 'a ManagedDbRoute without CIDRs', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: [] }),
+    'test/gw/rds: invalid cidrs []: at least one CIDR is required: NetworkPolicies cannot name hosts. Fix: list the CIDRs where the database may live, for example its subnets: ["10.20.0.0/16"]'),
+  C('V41', CONTRA, 'an empty egressCidrs list', 'construct', () => testGateway().addProxiedService('api', { serviceName: 'kubernetes', port: 443, egressCidrs: [] }),
+    'test/gw/api: invalid egressCidrs []: must name at least one CIDR when given. Fix: list the CIDRs of the endpoints, or omit egressCidrs to allow the Service\'s pods'),
+  C('V42', CONTRA, 'an empty allowPeers list (would deny everyone)', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, allowPeers: [] }),
+    'test/gw/pg: invalid allowPeers []: an empty list would deny every peer. Fix: list the peers that may use this route, or omit allowPeers to allow every peer'),
+  C('V43', CONTRA, 'a client configuration without an endpoint', 'construct', () => peer(gatewayWithRoute()).clientConfig(),
+    'test/gw: invalid endpoint undefined: a client configuration needs the address peers connect to. Fix: set endpoint on the WireguardGateway to the load balancer\'s hostname or IP'),
+  C('V44', CONTRA, 'a client configuration for another gateway\'s peer', 'construct', () => {
+    const other = peer(testGateway({}, testChart('other')));
+    return testGateway({ endpoint: 'vpn.example.com' }).clientConfig(other);
+  }, 'test/gw: invalid peer "test/gw/laptop": it is not a peer of this gateway. Fix: pass a peer returned by this gateway\'s addPeer'),
+  C('V45', CONTRA, 'a client private key that is not a key (never echoed)', 'construct', () => peer(gatewayWithRoute({ endpoint: 'vpn.example.com' })).clientConfig({ privateKey: 'hunter2' }),
+    'test/gw/laptop: invalid privateKey "<7 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: pass the peer\'s own private key, or omit it for a placeholder'),
+
+  // --- Numbers and durations ---------------------------------------------------------
+  C('V46', RANGE, 'an MTU outside 1280-9000', 'construct', () => testGateway({ mtu: 576 }),
+    'test/gw: invalid mtu 576: must be an integer from 1280 to 9000. Fix: use 1420 (the WireGuard default), or lower it by 80 below your path MTU'),
+  C('V47', RANGE, 'a duration that is not whole seconds', 'construct', () => testGateway({ dnsCacheValidity: Duration.millis(1500) }),
+    'test/gw: invalid dnsCacheValidity "1500ms": must be a whole number of seconds, at least 1. Fix: use Duration.seconds(n) with a whole n >= 1'),
+  C('V48', RANGE, 'worker processes outside 1-64', 'construct', () => testGateway({ workerProcesses: 0 }),
+    'test/gw: invalid workerProcesses 0: must be an integer from 1 to 64. Fix: use 1 or 2; the pod rarely needs more'),
+  C('V49', RANGE, 'sessions per worker outside 1-262144', 'construct', () => testGateway({ maxSessionsPerWorker: 1e6 }),
+    'test/gw: invalid maxSessionsPerWorker 1000000: must be an integer from 1 to 262144. Fix: use the number of simultaneous sessions you expect, e.g. 4096'),
+  C('V50', RANGE, 'a keepalive over 65535 seconds', 'construct', () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', persistentKeepalive: Duration.days(1) }),
+    'test/gw/laptop: invalid persistentKeepalive "86400s": must be at most 65535 seconds. Fix: use a value like Duration.seconds(25)'),
+
+  // --- Whole-app conditions -------------------------------------------------------------
+  C('V51', APP, 'an empty gateway', 'synth', () => synth(testGateway()),
+    '[test/gw] test/gw: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)'),
+  C('V52', APP, 'an exhausted service network', 'synth', () => {
+    const gw = testGateway({ serviceNetwork: '10.99.0.0/30' });
+    for (const id of ['a', 'b', 'c']) gw.addProxiedService(id, { serviceName: id, port: 5432 });
+    return synth(gw);
+  }, '[test/gw] test/gw/c: invalid address undefined: the service network 10.99.0.0/30 has no free address left (2 usable, all taken). Fix: give the gateway a larger serviceNetwork, or let routes share an address with an explicit "address" on different ports'),
+  C('V53', APP, 'two routes on one address and port', 'synth', () => {
+    const gw = testGateway();
+    gw.addProxiedService('a', { serviceName: 'a', port: 5432, address: '10.99.0.9' });
+    gw.addProxiedService('b', { serviceName: 'b', port: 5432, address: '10.99.0.9' });
+    return synth(gw);
+  }, '[test/gw] test/gw/b: invalid listenPort 5432: 10.99.0.9:5432 is already used by test/gw/a. Fix: give one of them another listenPort, or another address'),
+  C('V54', APP, 'two routes with one name (case-insensitive)', 'synth', () => {
+    const gw = testGateway();
+    gw.addProxiedService('db', { serviceName: 'a', port: 5432 });
+    gw.addManagedDbRoute('DB', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
+    return synth(gw);
+  }, '[test/gw] test/gw/DB: invalid route name "DB": route test/gw/db has the same name (names are case-insensitive). Fix: give every route of the gateway its own id'),
+  C('V55', APP, 'an unknown peer in allowPeers', 'synth', () => {
+    const stranger = peer(testGateway({}, testChart('other')), 'stranger');
+    const gw = testGateway();
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432, allowPeers: [stranger] });
+    return synth(gw);
+  }, '[test/gw] test/gw/pg: invalid allowPeers entry "test/gw/stranger": it is not a peer of test/gw. Fix: add the peer with this gateway\'s addPeer, or remove it from allowPeers'),
+  C('V56', APP, 'two peers with one address', 'synth', () => {
+    const gw = gatewayWithRoute();
+    peer(gw, 'a', '10.98.0.2', PEER_KEYS[0]);
+    peer(gw, 'b', '10.98.0.2', PEER_KEYS[1]);
+    return synth(gw);
+  }, '[test/gw] test/gw/b: invalid address "10.98.0.2": it is already the address of peer test/gw/a. Fix: give every peer its own tunnel address'),
+  C('V57', APP, 'two peers with one public key', 'synth', () => {
+    const gw = gatewayWithRoute();
+    peer(gw, 'a', '10.98.0.2', PEER_KEYS[0]);
+    peer(gw, 'b', '10.98.0.3', PEER_KEYS[0]);
+    return synth(gw);
+  }, `[test/gw] test/gw/b: invalid publicKey "${PEER_KEYS[0]}": it is already the key of peer test/gw/a. Fix: every peer needs its own key pair (wg genkey)`),
+  C('V58', APP, 'a peer with the gateway\'s own key', 'synth', () => {
+    const gw = gatewayWithRoute();
+    peer(gw, 'a', '10.98.0.2', TEST_SERVER_PUBLIC_KEY);
+    return synth(gw);
+  }, `[test/gw] test/gw/a: invalid publicKey "${TEST_SERVER_PUBLIC_KEY}": it is the gateway's own public key. Fix: give the peer its own key pair (wg genkey)`),
+  C('V59', APP, 'a peer address that is a resolver address (DNS hijack)', 'synth', () => {
+    const gw = gatewayWithRoute({ resolverAddresses: ['10.96.0.10'] });
+    peer(gw, 'a', '10.96.0.10');
+    return synth(gw);
+  }, '[test/gw] test/gw/a: invalid address "10.96.0.10": it is one of the gateway\'s resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to'),
+  C('V60', APP, 'a peer address that is a /32 egress destination', 'synth', () => {
+    const gw = testGateway();
+    gw.addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.5/32'] });
+    peer(gw, 'a', '10.20.0.5');
+    return synth(gw);
+  }, '[test/gw] test/gw/a: invalid address "10.20.0.5": it is the egress destination 10.20.0.5/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to'),
+  C('V61', APP, 'a Service without a pod selector (the policy cannot name its endpoints)', 'synth', () => {
+    const chart = testChart();
+    const svc = new kplus.Service(chart, 'Svc', { metadata: { name: 'ext' }, ports: [{ port: 5432 }] });
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('ext', { service: svc });
+    return synth(gw);
+  }, '[test/gw/ext] test/gw/ext: the Service wireguard/ext has no pod selector, so the gateway\'s NetworkPolicy cannot name its endpoints. Fix: pass egressCidrs with the endpoints\' CIDRs, or podSelector with their pods\' labels'),
+];
+
+/** The private key never appears in a message: used by the test of V17. */
+export const SECRET_INPUTS = [TEST_SERVER_PRIVATE_KEY];
