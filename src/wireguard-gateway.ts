@@ -889,16 +889,17 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     }
     // The pod routes each peer's /32 into the tunnel: a peer address that is
     // also a resolver or a /32 egress destination would hand that traffic to the peer.
-    const egressCidrs = [this.dnsRule, ...this.routes.map(({ route }) => route._egressRule())]
+    // A Set: one lookup per peer, not a scan of every route's CIDRs (O(peers × routes)).
+    const egressCidrs = new Set([this.dnsRule, ...this.routes.map(({ route }) => route._egressRule())]
       .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
-      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':'));
+      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':')));
     const byAddress = new Map<string, WireguardPeer>();
     const byKey = new Map<string, WireguardPeer>();
     for (const p of this.peers) {
       if (this.resolverAddresses.includes(p.address)) {
         errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is one of the gateway's resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to`);
       }
-      if (egressCidrs.includes(`${p.address}/32`)) {
+      if (egressCidrs.has(`${p.address}/32`)) {
         errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is the egress destination ${p.address}/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to`);
       }
       const a = byAddress.get(p.address);
