@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as qrcode from 'qrcode-terminal';
 import { parseAllDocuments } from 'yaml';
 import { generateKeyPair, isWireguardKey, publicKeyOf } from './_keys';
-import { RouteSpec } from './_model';
+import { FILES } from './_model';
 import { isIpv4 } from './_net';
 import { ConnectionEntry, renderClientConfig, renderHostsFile } from './_render-client';
 
@@ -24,7 +24,7 @@ export const BIN = 'cdk8s-wireguard-gateway';
  * Same value as CONNECTION_INFO in wireguard-gateway.ts (a test checks it),
  * kept here so the CLI does not load cdk8s and cdk8s-plus at start.
  */
-export const CONNECTION_INFO_KEY = 'connection-info.json';
+export const CONNECTION_INFO_KEY = FILES.connectionInfo;
 
 export const DEFAULT_NAMESPACE = 'wireguard';
 export const DEFAULT_SECRET_NAME = 'wireguard-gateway-key';
@@ -477,6 +477,7 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeyOf: (confPath
         peerName: p.name,
         peerAddress: p.address,
         peerPrivateKey: privateKey,
+        hasPresharedKey: p.presharedKey,
         serverPublicKey: g.publicKey,
         endpoint: g.endpoint,
         listenPort: g.listenPort,
@@ -487,7 +488,7 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeyOf: (confPath
       const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address));
       files.push(
         { path: confPath, content: conf, mode: 0o600 },
-        { path: rel('.hosts'), content: renderHostsFile(reachable.map((r) => hostsRoute(g.gateway, r))), mode: 0o644 },
+        { path: rel('.hosts'), content: renderHostsFile(reachable.map((r) => ({ name: r.name, address: r.address, listenPort: r.port }))), mode: 0o644 },
         {
           path: rel('.routes.json'),
           content: JSON.stringify({ gateway: g.gateway, peer: p.name, address: p.address, routes: reachable }, null, 2) + '\n',
@@ -501,31 +502,11 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeyOf: (confPath
         notes.push(`${confPath}: wg-quick names the interface after the file, and "${base}" is longer than 15 characters; rename the file (e.g. wg-${base.slice(0, 12)}.conf) before "wg-quick up"`);
       }
       if (p.presharedKey) {
-        notes.push(`${confPath}: peer ${p.name} has a preshared key on the gateway; add "PresharedKey = <the key>" to the [Peer] section, or the handshake fails`);
+        notes.push(`${confPath}: peer ${p.name} has a preshared key on the gateway; replace the PresharedKey placeholder with it, or the handshake fails`);
       }
     }
   }
   return { files, summary, notes, configs };
-}
-
-/**
- * renderHostsFile works on RouteSpec but reads only name, address and
- * listenPort; connection-info.json has those, the rest is filled from what it
- * knows (timeouts are not in it and are not read).
- */
-function hostsRoute(gateway: string, r: ConnectionEntry): RouteSpec {
-  const colon = r.target.lastIndexOf(':');
-  return {
-    kind: r.kind,
-    path: `${gateway}/${r.name}`,
-    name: r.name,
-    address: r.address,
-    listenPort: r.port,
-    targetHost: colon === -1 ? r.target : r.target.slice(0, colon),
-    targetPort: colon === -1 ? r.port : Number(r.target.slice(colon + 1)),
-    connectTimeoutSeconds: 0,
-    idleTimeoutSeconds: 0,
-  };
 }
 
 // --- client-config: the command ---------------------------------------------------

@@ -23,6 +23,8 @@ export const FILES = {
   initScript: 'init.sh',
   startNginx: 'start-nginx.sh',
   wgConf: 'wg0.conf',
+  /** The connection information (JSON): endpoint, key, routes, peers. The CLI reads it. */
+  connectionInfo: 'connection-info.json',
 } as const;
 
 export interface RouteSpec {

@@ -14,6 +14,8 @@ export interface ClientConfigInput {
   /** The peer's private key, only when the caller explicitly gave one. */
   readonly peerPrivateKey?: string;
   readonly presharedKey?: string;
+  /** The gateway expects a preshared key from this peer (write a placeholder if none is given). */
+  readonly hasPresharedKey?: boolean;
   readonly serverPublicKey: string;
   readonly endpoint: string;
   readonly listenPort: number;
@@ -42,7 +44,11 @@ export function renderClientConfig(c: ClientConfigInput): string {
     '[Peer]',
     `# The gateway ${commentText(c.gatewayPath)}`,
     `PublicKey = ${c.serverPublicKey}`,
-    ...(c.presharedKey ? [`PresharedKey = ${c.presharedKey}`] : []),
+    ...(c.presharedKey !== undefined
+      ? [`PresharedKey = ${c.presharedKey}`]
+      : c.hasPresharedKey
+        ? [`PresharedKey = <preshared key of peer ${commentText(c.peerName)}: the key in its presharedKeySecret>`]
+        : []),
     `Endpoint = ${endpointText(c.endpoint, c.listenPort)}`,
     `AllowedIPs = ${c.allowedAddresses.map((a) => `${a}/32`).join(', ')}`,
     `PersistentKeepalive = ${c.persistentKeepaliveSeconds}`,
@@ -72,7 +78,7 @@ export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
  * Route names that are not valid host names are left out of this form (they
  * stay in the JSON map).
  */
-export function renderHostsFile(routes: RouteSpec[]): string {
+export function renderHostsFile(routes: ReadonlyArray<Pick<RouteSpec, 'name' | 'address' | 'listenPort'>>): string {
   const byAddress = new Map<string, string[]>();
   for (const r of [...routes].sort(byAddressThenPort)) {
     const name = r.name.toLowerCase();

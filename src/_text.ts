@@ -19,7 +19,7 @@ export function lines(...parts: Array<string | string[]>): string {
 }
 
 /** Sort routes by address (numerically) then port, so rendered files do not depend on definition order. */
-export function byAddressThenPort<T extends { address: string; listenPort: number }>(a: T, b: T): number {
+export function byAddressThenPort<T extends { readonly address: string; readonly listenPort: number }>(a: T, b: T): number {
   const pa = a.address.split('.').map(Number);
   const pb = b.address.split('.').map(Number);
   for (let i = 0; i < 4; i++) {

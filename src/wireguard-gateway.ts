@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AddressRequest, planAddresses } from './_address-plan';
 import { invalid } from './_errors';
+import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { FILES, GatewaySpec, PATHS, PeerSpec, RouteSpec } from './_model';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, networkContains, parseAnyCidr, parseEgressCidr, parseIpv4Cidr } from './_net';
@@ -22,7 +23,7 @@ export const DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-
 export const DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine';
 
 /** The ConfigMap key of the connection information (JSON). */
-export const CONNECTION_INFO = 'connection-info.json';
+export const CONNECTION_INFO = FILES.connectionInfo;
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
@@ -332,6 +333,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private readonly cache = new Map<string, unknown>();
 
   constructor(scope: Construct, id: string, props: WireguardGatewayProps) {
+    checkChildId(scope, id, 'gateway');
     super(scope, id);
     const path = this.node.path;
 
@@ -578,11 +580,20 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     if (options.privateKey !== undefined) {
       checkKey(peer.node.path, 'privateKey', options.privateKey, 'pass the peer\'s own private key, or omit it for a placeholder');
     }
+    if (options.presharedKey !== undefined) {
+      checkKey(peer.node.path, 'presharedKey', options.presharedKey, 'pass the key in the peer\'s presharedKeySecret (wg genpsk), or omit it for a placeholder');
+      if (peer._presharedKey === undefined) {
+        throw invalid(peer.node.path, 'presharedKey', '<44 characters>', 'the peer has no presharedKeySecret, so the gateway would not use it',
+          'give the peer a presharedKeySecret, or omit presharedKey');
+      }
+    }
     return renderClientConfig({
       gatewayPath: path,
       peerName: peer.node.id,
       peerAddress: peer.address,
       peerPrivateKey: options.privateKey,
+      presharedKey: options.presharedKey,
+      hasPresharedKey: peer._presharedKey !== undefined,
       serverPublicKey: this.publicKey,
       endpoint: this.endpoint,
       listenPort: this.listenPort,

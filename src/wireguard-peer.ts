@@ -63,6 +63,14 @@ export interface ClientConfigOptions {
    * @default - a placeholder the user replaces
    */
   readonly privateKey?: string;
+
+  /**
+   * The peer's preshared key, to write a complete file. Only for peers with a
+   * `presharedKeySecret`; by default their file has a placeholder.
+   *
+   * @default - a placeholder, for peers with a preshared key
+   */
+  readonly presharedKey?: string;
 }
 
 /**

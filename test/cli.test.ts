@@ -482,13 +482,18 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
     expect(run.stderr).toContain('cdk8s-wireguard-gateway: note: alpha-gw/Alice_s_phone__work_.conf: no alpha-gw/Alice_s_phone__work_.key in --private-key-dir, so it keeps the placeholder\n');
     // wg-quick wants a short interface name: copy it to one
     const filled = join(dir, 'phone.conf');
-    writeFileSync(filled, conf.replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS['ci-runner']}`), { mode: 0o600 });
+    // This peer has a preshared key on the gateway: its file has a placeholder for it too.
+    expect(conf).toContain('PresharedKey = <preshared key of peer Alice_s_phone__work_: the key in its presharedKeySecret>\n');
+    const psk = execFileSync('wg', ['genpsk'], { encoding: 'utf-8' }).trim();
+    writeFileSync(filled, conf
+      .replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS['ci-runner']}`)
+      .replace(/^PresharedKey = .*$/m, `PresharedKey = ${psk}`), { mode: 0o600 });
     checkWithWg(filled);
   });
 
   test('notes the long file name and the preshared key', () => {
     expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: wg-quick names the interface after the file, and "Alice_s_phone__work_" is longer than 15 characters');
-    expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: peer Alice\'s phone (work) has a preshared key on the gateway; add "PresharedKey = <the key>"');
+    expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: peer Alice\'s phone (work) has a preshared key on the gateway; replace the PresharedKey placeholder with it');
     expect(run.stderr).not.toMatch(/note: alpha-gw\/laptop\.conf/);
   });
 

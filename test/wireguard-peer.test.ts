@@ -94,6 +94,18 @@ describe('WireguardPeer', () => {
       expect(stripped).not.toContain('Address');
     });
 
+    test('a peer with a preshared key gets a PresharedKey line: a placeholder, or the key given', () => {
+      const chart = testChart();
+      const gw = testGateway({ endpoint: 'vpn.example.com' }, chart);
+      const p = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', presharedKeySecret: kplus.Secret.fromSecretName(chart, 'Psk', 'psk') });
+      gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+      expect(p.clientConfig()).toContain('PresharedKey = <preshared key of peer laptop: the key in its presharedKeySecret>\n');
+      expect(p.clientConfig({ presharedKey: PEER_KEYS[2] })).toContain(`PresharedKey = ${PEER_KEYS[2]}\n`);
+      const plain = gatewayWithRoutes().laptop;
+      expect(plain.clientConfig()).not.toContain('PresharedKey');
+      expect(() => plain.clientConfig({ presharedKey: PEER_KEYS[2] })).toThrow('test/gw/laptop: invalid presharedKey "<44 characters>": the peer has no presharedKeySecret');
+    });
+
     test('IPv6 endpoints are bracketed', () => {
       const { laptop } = gatewayWithRoutes({ endpoint: '2001:db8::1' });
       expect(laptop.clientConfig()).toContain('Endpoint = [2001:db8::1]:51820');
