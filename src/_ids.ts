@@ -26,6 +26,6 @@ export function checkChildId(scope: Construct, id: string, what: string): void {
   const existing = scope.node.tryFindChild(sanitized);
   if (existing !== undefined) {
     throw invalid(path, `${what} id`, id, `${scope.node.path} already has a child named ${JSON.stringify(sanitized)} (${existing.constructor.name})`,
-      `give the ${what} a name no other route, peer or object of ${scope.node.path} uses`);
+      `give the ${what} a name that no other route, peer or part of the same scope uses`);
   }
 }

@@ -109,7 +109,7 @@ export const CASES: ValidationCase[] = [
     const gw = testGateway();
     peer(gw, 'pg');
     gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
-  }, 'test/gw/pg: invalid route id "pg": test/gw already has a child named "pg" (WireguardPeer). Fix: give the route a name no other route, peer or object of test/gw uses'),
+  }, 'test/gw/pg: invalid route id "pg": test/gw already has a child named "pg" (WireguardPeer). Fix: give the route a name that no other route, peer or part of the same scope uses'),
   C('V29', DUP, 'an id that is the name of a JavaScript object member', 'construct', () => peer(testGateway(), 'constructor'),
     'test/gw/constructor: invalid peer id "constructor": names of JavaScript object members (toString, constructor, __proto__, ...) cannot be construct ids. Fix: pick another name, for example "constructor-1"'),
 
