@@ -2,41 +2,12 @@ import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { gatewaySpec, routeSpec } from './spec-fixtures';
 import { nginxTest } from './util';
-import { GatewaySpec, RouteSpec } from '../src/_model';
 import { renderNginxConf, renderStartNginx } from '../src/_render-nginx';
 
-function route(over: Partial<RouteSpec> = {}): RouteSpec {
-  return {
-    kind: 'ProxiedService',
-    path: 'app/gw/pg',
-    name: 'pg',
-    address: '10.99.0.1',
-    listenPort: 5432,
-    targetHost: 'pg.db.svc.cluster.local',
-    targetPort: 5432,
-    connectTimeoutSeconds: 10,
-    idleTimeoutSeconds: 86400,
-    ...over,
-  };
-}
-
-function spec(over: Partial<GatewaySpec> = {}): GatewaySpec {
-  return {
-    path: 'app/gw',
-    interfaceName: 'wg0',
-    listenPort: 51820,
-    mtu: 1420,
-    serviceNetwork: '10.99.0.0/24',
-    resolver: { addresses: [], validSeconds: 5, timeoutSeconds: 2, ipv6: false },
-    workerProcesses: 2,
-    workerConnections: 8256,
-    initSetsSysctls: true,
-    routes: [route()],
-    peers: [],
-    ...over,
-  };
-}
+const route = routeSpec;
+const spec = gatewaySpec;
 
 /** The server blocks of a rendered nginx.conf, parsed back. */
 function serverBlocks(conf: string): string[][] {

@@ -2,22 +2,13 @@ import { execFileSync, spawn, spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { gatewaySpec, routeSpec } from './spec-fixtures';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY } from './util';
 import { GatewaySpec, PeerSpec, RouteSpec } from '../src/_model';
 import { MODULE_MISSING_MESSAGE, renderInitScript, renderWgConf, serviceAddresses } from '../src/_render-wireguard';
 
 function route(address: string, listenPort: number): RouteSpec {
-  return {
-    kind: 'ProxiedService',
-    path: `app/gw/r${listenPort}`,
-    name: `r${listenPort}`,
-    address,
-    listenPort,
-    targetHost: 'x.default.svc.cluster.local',
-    targetPort: listenPort,
-    connectTimeoutSeconds: 10,
-    idleTimeoutSeconds: 60,
-  };
+  return routeSpec({ path: `app/gw/r${listenPort}`, name: `r${listenPort}`, address, listenPort, targetHost: 'x.default.svc.cluster.local', targetPort: listenPort, idleTimeoutSeconds: 60 });
 }
 
 function peer(i: number, over: Partial<PeerSpec> = {}): PeerSpec {
@@ -25,20 +16,11 @@ function peer(i: number, over: Partial<PeerSpec> = {}): PeerSpec {
 }
 
 function spec(over: Partial<GatewaySpec> = {}): GatewaySpec {
-  return {
-    path: 'app/gw',
-    interfaceName: 'wg0',
-    listenPort: 51820,
-    mtu: 1420,
-    serviceNetwork: '10.99.0.0/24',
-    resolver: { addresses: [], validSeconds: 5, timeoutSeconds: 2, ipv6: false },
-    workerProcesses: 2,
-    workerConnections: 8256,
-    initSetsSysctls: true,
+  return gatewaySpec({
     routes: [route('10.99.0.1', 5432), route('10.99.0.2', 6379), route('10.99.0.2', 6380)],
     peers: [peer(1), peer(0)],
     ...over,
-  };
+  });
 }
 
 describe('renderWgConf', () => {
