@@ -378,12 +378,15 @@ e2e_echo_start() {
 }
 e2e_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "src $2:$3")" ]; }
 
-# e2e_backends_up: DNS with the example's names, both PostgreSQLs, Redis and
-# two echo servers on the redis route's target port.
+# e2e_backends_up: DNS with the example's names (unless records were written
+# already), both PostgreSQLs, Redis and two echo servers on the redis route's
+# target port.
 e2e_backends_up() {
   local rport=${ROUTE_TARGET_PORT[redis]} records
-  mapfile -t records < <(e2e_dns_records)
-  e2e_dns_write "${records[@]}"
+  if [ ! -f "$E2E_RUN/dns/hosts" ]; then
+    mapfile -t records < <(e2e_dns_records)
+    e2e_dns_write "${records[@]}"
+  fi
   e2e_dns_start || return 1
   e2e_postgres_start pg-cluster "$NS_CLUSTER" "$E2E_PG_IP" in-cluster || return 1
   e2e_postgres_start pg-cloud "$NS_CLOUD" "$E2E_MANAGED_DB_IP" managed-db || return 1

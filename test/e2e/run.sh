@@ -12,6 +12,7 @@
 #   --only REGEX  run the tests whose id or title matches (setup always runs)
 #   --list        list the tests and the breakage knobs, and exit
 #   --keep        keep the run directory (.e2e-artifacts/run-<id>) even on success
+#   --pending     also run the pending tests (known library bugs; they fail today)
 #
 # Environment:
 #   CI=true         a missing prerequisite fails the run (never skipped); the 3-minute budget is enforced
@@ -31,7 +32,8 @@ while [ $# -gt 0 ]; do
     --only) ONLY=${2:?--only needs a regex}; shift 2 ;;
     --list) LIST=1; shift ;;
     --keep) E2E_KEEP=1; shift ;;
-    *) echo "run.sh: unknown argument $1 (use --only REGEX, --list, --keep)" >&2; exit 2 ;;
+    --pending) WITH_PENDING=1; shift ;;
+    *) echo "run.sh: unknown argument $1 (use --only REGEX, --list, --keep, --pending)" >&2; exit 2 ;;
   esac
 done
 
@@ -43,17 +45,16 @@ breaking() { [[ $BREAK == *",$1,"* ]]; }
 # Each edits the synthesized files of this run only (or the harness's steps),
 # to show the test that guards against it fail.
 declare -A BREAKAGES=(
-  [dns-swap]="DNS answers postgres and orders-db swapped                       -> 01, 03, 04 fail"
-  [redis-unreachable]="the redis name points at an address nothing listens on      -> 02 fails"
-  [stranger-is-peer]="the stranger's public key is added to wg0.conf                -> 05 fails"
-  [no-allow-list]="allow/deny lines removed from nginx.conf                         -> 06 fails"
-  [forwarding]="ip_forward switched back on in the pod after init.sh            -> 07 fails"
+  [dns-swap]="DNS answers postgres and orders-db swapped -> 01, 03, 04 fail"
+  [redis-unreachable]="the redis name points at an address nothing listens on -> 02 fails"
+  [stranger-is-peer]="the stranger's public key is added to wg0.conf -> 05 fails"
+  [no-allow-list]="allow/deny lines removed from nginx.conf -> 06 fails"
+  [forwarding]="ip_forward switched back on in the pod after init.sh -> 07 fails"
   [literal-proxy-pass]="proxy_pass <fqdn>:<port> (resolved once at start) instead of a variable -> 08 fails"
-  [dns-valid-60s]="start-nginx.sh writes valid=60s instead of the library's value -> 08 fails"
-  [worker-connections-256]="worker_connections 256 in nginx.conf                   -> 09 fails"
-  [resolver-timeout-30s]="resolver_timeout 30s in nginx.conf                         -> 10 is expected to fail"
-  [wg-restart-with-nginx]="the nginx restart also restarts WireGuard                 -> 11 fails"
-  [new-key-on-restart]="init.sh re-runs with a different private key                 -> 12 fails"
+  [worker-connections-256]="worker_connections 256 in nginx.conf -> 09 fails"
+  [liveness-restarts-nginx]="nginx is restarted during the DNS outage (as a DNS-checking liveness probe would) -> 10 fails"
+  [wg-restart-with-nginx]="the nginx restart also restarts WireGuard -> 11 fails"
+  [new-key-on-restart]="init.sh re-runs with a different private key -> 12 fails"
 )
 
 apply_breakages() {
@@ -67,8 +68,6 @@ apply_breakages() {
   fi
   if breaking no-allow-list; then sed -i -E '/^\s*(allow|deny) [^;]*;$/d' "$conf"; fi
   if breaking worker-connections-256; then sed -i -E 's/^(\s*worker_connections) [0-9]+;/\1 256;/' "$conf"; fi
-  if breaking resolver-timeout-30s; then sed -i -E 's/^(\s*resolver_timeout) [0-9]+s;/\1 30s;/' "$conf"; fi
-  if breaking dns-valid-60s; then sed -i -E 's/valid=[0-9]+s/valid=60s/' "$POD_CONFIG_DIR/start-nginx.sh"; fi
   if breaking stranger-is-peer; then
     printf '\n# BREAKAGE stranger-is-peer\n[Peer]\nPublicKey = %s\nAllowedIPs = %s/32\n' "$STRANGER_PUB" "$STRANGER_ADDR" >>"$POD_CONFIG_DIR/wg0.conf"
   fi
@@ -108,7 +107,8 @@ redis_at() {
   e2e_dns_set "${recs[@]}"
   mark=$(e2e_now_ms)
   e2e_net laptop follow "$(route redis)" --since "$mark" --window-ms $(((valid + 1) * 1000)) --tail-ms 500 --old '*' --new "$1" \
-    | sed 's/^/settle: /' || { echo "could not point ${ROUTE_HOST[redis]} at $1"; return 1; }
+    | sed 's/^/settle: /'
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "${ROUTE_HOST[redis]} now resolves to $1 ($2), but new connections did not all follow within valid + 1 = $((valid + 1)) s"; return 1; }
   REDIS_AT=$1
 }
 
@@ -254,6 +254,7 @@ t10() {
   out=$(e2e_net laptop until-fail "$(route redis)" --deadline-ms $(((valid + 8) * 1000)) --attempt-timeout 4000) \
     || { echo "DNS is down but new connections kept working: the outage was not observed ($out)"; finish hold-outage; return 1; }
   echo "outage: $out"
+  if breaking liveness-restarts-nginx; then e2e_nginx_kill && e2e_nginx_start; fi
   mark=$(e2e_now_ms)
   e2e_dns_start || { finish hold-outage; return 1; }
   out=$(e2e_net laptop until-ok "$(route redis)" --since "$mark" --max-ms 2000 --deadline-ms 10000 --expect echo-b) || rc=1
@@ -293,7 +294,7 @@ t12() {
   e2e_stop wg-gateway || { echo "could not stop the gateway's wireguard-go"; return 1; }
   e2e_wait_until 5 "$WG_GW_IF to disappear" bash -c "! ip -n $NS_GW link show dev $WG_GW_IF" || return 1
   if breaking new-key-on-restart; then
-    wg genkey >"$E2E_RUN/new.key" && cat "$E2E_RUN/new.key" >"$E2E_RUN/pod/vol/private-key/private-key"
+    (umask 077 && wg genkey >"$E2E_RUN/new.key") && cat "$E2E_RUN/new.key" >"$E2E_RUN/pod/vol/private-key/private-key"
   fi
   mark=$(e2e_now_ms)
   e2e_gateway_init || { echo "re-running the init container's command failed"; return 1; }
@@ -313,6 +314,19 @@ t12() {
   return "$rc"
 }
 
+# Pending: known library bug, run with --pending (see docs/e2e.md).
+t13() {
+  local mark out
+  mark=$(e2e_now_ms)
+  e2e_gateway_init || { echo "re-running the init container's command on the live interface failed"; return 1; }
+  out=$(e2e_net laptop until-ok "$(route postgres)" --proto pg --since "$mark" --max-ms 2000 --deadline-ms 25000 \
+    --interval 250 --attempt-timeout 2000)
+  local rc=$?
+  echo "init.sh re-run on the live $WG_GW_IF: $out"
+  [ "$rc" = 0 ] || echo "init.sh says it is safe to run again, but re-running it cut every peer off until its next handshake (wg setconf replaces the peers and drops their sessions; wg syncconf would keep them)"
+  return "$rc"
+}
+
 TESTS=(
   "t01|psql through the tunnel to ProxiedService postgres runs a query"
   "t02|redis-cli PING through the tunnel to ProxiedService redis"
@@ -327,9 +341,12 @@ TESTS=(
   "t11|nginx killed and restarted: new connections within 2 s, WireGuard untouched"
   "t12|gateway WireGuard restarted by re-running init.sh: client recovers within 25 s, unchanged"
 )
+PENDING=(
+  "t13|init.sh re-run on a live interface keeps peers connected (PENDING: library bug, --pending)"
+)
 
 if [ -n "${LIST:-}" ]; then
-  for t in "${TESTS[@]}"; do printf '%s  %s\n' "${t%%|*}" "${t#*|}"; done
+  for t in "${TESTS[@]}" "${PENDING[@]}"; do printf '%s  %s\n' "${t%%|*}" "${t#*|}"; done
   echo
   echo "Breakages (E2E_BREAK=name[,name]):"
   for b in "${!BREAKAGES[@]}"; do printf '  %-24s %s\n' "$b" "${BREAKAGES[$b]}"; done | sort
@@ -400,6 +417,7 @@ printf 'setup  %5s s  synthesized %s, %d routes, %d peers; gateway, backends and
   "$(secs_since "$t0")" "${E2E_MANIFEST#"$E2E_ROOT"/}" "${#ROUTE_NAMES[@]}" "${#PEER_NAMES[@]}" "$E2E_ID"
 for a in "${E2E_ADAPTATIONS[@]}"; do echo "       adaptation: $a"; done
 
+[ -n "${WITH_PENDING:-}" ] && TESTS+=("${PENDING[@]}")
 for t in "${TESTS[@]}"; do
   id=${t%%|*}
   title=${t#*|}
