@@ -64,7 +64,9 @@ export function renderNginxConf(spec: GatewaySpec): string {
     '  log_format gateway \'$remote_addr [$time_local] $server_addr:$server_port -> $upstream_addr \'',
     '                     \'$status $bytes_received/$bytes_sent $session_time\';',
     '  access_log /dev/stdout gateway;',
-    ...routes.flatMap((r) => ['', ...serverBlock(r)]),
+    // Passed as one array (lines() flattens it): spreading 10,000 routes into
+    // call arguments overflows the stack.
+    routes.flatMap((r) => ['', ...serverBlock(r)]),
     '}',
   );
 }

@@ -31,7 +31,7 @@ export function renderWgConf(spec: GatewaySpec): string {
     `# The private key is not in this file: ${FILES.initScript} loads it from the Secret.`,
     '[Interface]',
     `ListenPort = ${spec.listenPort}`,
-    ...peers,
+    peers, // an array, not spread: call arguments are bounded by the stack
   );
 }
 
@@ -91,17 +91,17 @@ export function renderInitScript(spec: GatewaySpec): string {
     '  exit 1',
     'fi',
     'wg set "$WG_IF" private-key "$KEY_FILE"',
-    ...peers
+    peers
       .filter((p) => p.presharedKeyFile !== undefined)
       .map((p) => `wg set "$WG_IF" peer "${p.publicKey}" preshared-key "${p.presharedKeyFile}"`),
     '',
     `ip link set dev "$WG_IF" mtu ${spec.mtu}`,
     'ip address flush dev "$WG_IF"',
     `# One /32 per service address (${addresses.length}).`,
-    ...addresses.map((a) => `ip address add ${a}/32 dev "$WG_IF"`),
+    addresses.map((a) => `ip address add ${a}/32 dev "$WG_IF"`),
     'ip link set dev "$WG_IF" up',
     `# A route per peer (${peers.length}).`,
-    ...peers.map((p) => `ip route replace ${p.address}/32 dev "$WG_IF"`),
+    peers.map((p) => `ip route replace ${p.address}/32 dev "$WG_IF"`),
     '',
     `echo "init: $WG_IF is up on UDP ${spec.listenPort} with ${addresses.length} service address(es) and ${peers.length} peer(s)"`,
   );
