@@ -188,18 +188,32 @@ e2e_missing() {
 # e2e_prerequisites: root, then the Debian packages (apt-get update once and
 # install when something is missing). Fails when anything is still missing.
 e2e_prerequisites() {
-  [ "$(id -u)" = 0 ] || e2e_die "the end-to-end suite needs root (network namespaces, WireGuard); run it with sudo"
   local missing
+  if [ "$(id -u)" != 0 ]; then
+    echo "e2e: the end-to-end suite needs root (network namespaces, WireGuard); run it with sudo" >&2
+    return 1
+  fi
   missing=$(e2e_missing)
   if [ -n "$missing" ]; then
     e2e_log "missing: $(echo "$missing" | paste -sd, -); installing ${E2E_PACKAGES[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || e2e_die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${E2E_PACKAGES[@]}" >&2 \
-      || e2e_die "apt-get install ${E2E_PACKAGES[*]} failed"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; then
+      echo "e2e: apt-get update failed" >&2
+      return 1
+    fi
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${E2E_PACKAGES[@]}" >&2; then
+      echo "e2e: apt-get install ${E2E_PACKAGES[*]} failed" >&2
+      return 1
+    fi
     missing=$(e2e_missing)
-    [ -z "$missing" ] || e2e_die "still missing after apt-get install: $(echo "$missing" | paste -sd, -)"
+    if [ -n "$missing" ]; then
+      echo "e2e: still missing after apt-get install: $(echo "$missing" | paste -sd, -)" >&2
+      return 1
+    fi
   fi
-  ip netns list >/dev/null 2>&1 || e2e_die "cannot use network namespaces here (ip netns list failed)"
+  if ! ip netns list >/dev/null 2>&1; then
+    echo "e2e: cannot use network namespaces here (ip netns list failed)" >&2
+    return 1
+  fi
   # Sessions: the load generator and the echo server hold thousands of sockets.
   ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 }

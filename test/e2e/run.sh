@@ -407,7 +407,7 @@ setup >"$setup_out" 2>&1
 rc=$?
 grep '^BREAKAGE' "$setup_out"
 if [ "$rc" != 0 ]; then
-  echo "FAIL  setup: the synthesized gateway did not come up"
+  echo "FAIL  setup: prerequisites, synth, namespaces, backends, gateway or clients did not come up"
   sed 's/^/      /' "$setup_out"
   FAILED=1
   summary
