@@ -461,7 +461,9 @@ e2e_gateway_up() { e2e_gateway_init && e2e_nginx_start; }
 e2e_wg_state() {
   ip -n "$1" -o link show dev "$2" | cut -d' ' -f1,2
   ip -n "$1" -o -4 address show dev "$2" | awk '{print $4}'
-  ip netns exec "$1" wg show "$2" dump | awk -F'\t' 'NR == 1 {print $2, $3; next} {print $1, $4, $8}'
+  ip netns exec "$1" wg show "$2" dump | awk -F'\t' 'NR == 1 {print $2, $3}'
+  # Peers in a stable order: wireguard-go lists them in map order.
+  ip netns exec "$1" wg show "$2" dump | awk -F'\t' 'NR > 1 {print $1, $4, $8}' | sort
 }
 
 # --- Clients --------------------------------------------------------------------------------
