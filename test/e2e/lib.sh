@@ -138,7 +138,7 @@ e2e_cleanup() {
   [ -n "${E2E_STATE:-}" ] || return "$rc"
   for f in "$E2E_STATE"/pids/*; do
     [ -e "$f" ] || continue
-    pid=$(<"$f")
+    pid=$(<"$f") || continue
     kill -TERM "$pid" 2>/dev/null || true
   done
   for f in "$E2E_STATE"/pids/*; do
@@ -148,8 +148,9 @@ e2e_cleanup() {
     wait "$pid" 2>/dev/null || true
     rm -f "$f"
   done
-  while read -r ns; do
-    [ -n "$ns" ] || continue
+  # The namespaces this run made: its list, and any named after its id (so
+  # cleanup works even if the run directory was deleted under it).
+  for ns in $( (cat "$E2E_STATE/netns" 2>/dev/null; ip netns list 2>/dev/null | cut -d' ' -f1 | grep "^e2e-$E2E_ID-") | sort -u); do
     # Only processes inside this run's own namespaces.
     pids=$(ip netns pids "$ns" 2>/dev/null) || true
     if [ -n "$pids" ]; then
@@ -158,7 +159,7 @@ e2e_cleanup() {
     fi
     ip netns delete "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
-  done <"$E2E_STATE/netns"
+  done
   for f in "$WG_GW_IF" "${CLIENT_IF[@]}"; do
     rm -f "/var/run/wireguard/$f.sock" "/var/run/wireguard/$f.name"
   done
