@@ -1,6 +1,6 @@
 /**
  * Renders the WireGuard side of the gateway: the peer configuration for
- * `wg setconf` and the init container's script. Pure functions of a GatewaySpec.
+ * `wg syncconf` and the init container's script. Pure functions of a GatewaySpec.
  */
 import { FILES, GatewaySpec, PATHS, RouteSpec } from './_model';
 import { byAddressThenPort, commentText, lines } from './_text';
@@ -15,7 +15,7 @@ export function serviceAddresses(routes: RouteSpec[]): string[] {
 }
 
 /**
- * The `wg setconf` file. It holds no private key: the init script loads that
+ * The `wg syncconf` file. It holds no private key: the init script loads that
  * from the mounted Secret with `wg set ... private-key <file>`.
  */
 export function renderWgConf(spec: GatewaySpec): string {
@@ -84,8 +84,9 @@ export function renderInitScript(spec: GatewaySpec): string {
     '  fi',
     'fi',
     '',
-    '# Peers first (setconf replaces the whole configuration), then the key.',
-    `wg setconf "$WG_IF" "$CONFIG_DIR/${FILES.wgConf}"`,
+    '# Peers first, then the key. syncconf changes only what differs, so a re-run on a',
+    '# live interface keeps existing sessions (setconf would drop every peer\'s session).',
+    `wg syncconf "$WG_IF" "$CONFIG_DIR/${FILES.wgConf}"`,
     'if [ ! -r "$KEY_FILE" ]; then',
     '  echo "init: the private key file $KEY_FILE is missing or unreadable; check the Secret named by the gateway\'s privateKey" >&2',
     '  exit 1',

@@ -88,7 +88,7 @@ describe('renderInitScript', () => {
     expect(r.commands).toEqual([
       'ip link show dev wg0',
       'ip link add dev wg0 type wireguard',
-      'wg setconf wg0 /cfg/wg0.conf',
+      'wg syncconf wg0 /cfg/wg0.conf',
       `wg set wg0 private-key ${r.dir}/key`,
       'ip link set dev wg0 mtu 1420',
       'ip address flush dev wg0',
@@ -116,7 +116,7 @@ describe('renderInitScript', () => {
     const r = runRecorded(renderInitScript(spec()), { linkAddFails: true });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`init: cannot create wg0: ${MODULE_MISSING_MESSAGE}`);
-    expect(r.commands).not.toContain('wg setconf wg0 /cfg/wg0.conf');
+    expect(r.commands).not.toContain('wg syncconf wg0 /cfg/wg0.conf');
   });
 
   test('refuses to finish when forwarding is still on', () => {
@@ -141,7 +141,7 @@ describe('renderInitScript', () => {
 });
 
 describe('the rendered files against real WireGuard (wireguard-go)', () => {
-  test('wg setconf accepts wg0.conf, and the key file loads', async () => {
+  test('wg syncconf accepts wg0.conf, and the key file loads', async () => {
     const ns = `wggwu${process.pid % 100000}`;
     const ifname = `wgu${process.pid % 100000}`;
     const dir = mkdtempSync(join(tmpdir(), 'wggw-wg-'));
@@ -155,7 +155,7 @@ describe('the rendered files against real WireGuard (wireguard-go)', () => {
         if (Date.now() > deadline) throw new Error('wireguard-go did not create the interface');
         await new Promise((res) => setTimeout(res, 50));
       }
-      execFileSync('ip', ['netns', 'exec', ns, 'wg', 'setconf', ifname, join(dir, 'wg0.conf')]);
+      execFileSync('ip', ['netns', 'exec', ns, 'wg', 'syncconf', ifname, join(dir, 'wg0.conf')]);
       execFileSync('ip', ['netns', 'exec', ns, 'wg', 'set', ifname, 'private-key', join(dir, 'key')]);
       const dump = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', ifname, 'dump'], { encoding: 'utf-8' }).trim().split('\n');
       const [iface, ...peers] = dump.map((l) => l.split('\t'));
