@@ -55,8 +55,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 cpu_ticks() {
   local p t=0 s
   for p in "$@"; do
-    s=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || s=0
-    t=$((t + ${s:-0}))
+    s=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' 2>/dev/null)
+    [[ $s =~ ^[0-9]+$ ]] || s=0
+    t=$((t + s))
   done
   echo "$t"
 }
@@ -65,17 +66,18 @@ host_busy() { awk '/^cpu / {idle = $5 + $6; tot = 0; for (i = 2; i <= NF; i++) t
 
 nginx_pids() { local m; m=$(e2e_pid nginx) && echo "$m $(cat "/proc/$m/task/$m/children" 2>/dev/null)"; }
 
-# with_cpu LABEL CMD...: runs CMD, then logs the CPU the gateway's processes
-# used meanwhile (seconds per second of wall time, 2.0 = both cores busy).
+# with_cpu LABEL OUT ERR CMD...: runs CMD with its output in OUT and ERR, then
+# sets CPU_LOG to the CPU the gateway's processes used meanwhile (seconds per
+# second of wall time; 2.0 = both cores busy).
 CPU_LOG=""
 with_cpu() {
-  local label=$1 t0 t1 wg0 wg1 wl0 wl1 ng0 ng1 hb0 ht0 hb1 ht1 rc
-  shift
+  local label=$1 out=$2 err=$3 t0 t1 wg0 wg1 wl0 wl1 ng0 ng1 hb0 ht0 hb1 ht1 rc
+  shift 3
   read -r hb0 ht0 < <(host_busy)
   wg0=$(cpu_ticks "$(e2e_pid wg-gateway)"); wl0=$(cpu_ticks "$(e2e_pid wg-laptop)")
   # shellcheck disable=SC2046
   ng0=$(cpu_ticks $(nginx_pids)); t0=$(e2e_now_ms)
-  "$@"
+  "$@" >"$out" 2>"$err"
   rc=$?
   t1=$(e2e_now_ms)
   read -r hb1 ht1 < <(host_busy)
@@ -89,6 +91,11 @@ with_cpu() {
 
 # --- Setup --------------------------------------------------------------------------
 
+# The run directory lives under bench/results/ (git-ignored, this benchmark's
+# own), not in the shared .e2e-artifacts/, so nothing else can tidy it away mid-run.
+E2E_ID=${E2E_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
+E2E_RUN=${E2E_RUN:-$BENCH_DIR/results/run-$E2E_ID}
+mkdir -p "$E2E_ROOT/.e2e-artifacts" "$E2E_RUN"
 e2e_setup_run
 e2e_prerequisites
 if ! command -v iperf3 >/dev/null 2>&1; then
@@ -158,11 +165,11 @@ iperf_once() {
   local path=$1 round=$2 f="$OUT/iperf-$1-$2.json" host port g
   host=${TARGET[$path]%:*}; port=${TARGET[$path]##*:}
   [ "$path" = wg-only ] && forwarding 1
-  with_cpu "$path" ip netns exec "${NS_CLIENT[laptop]}" timeout $((IPERF_SECONDS + 20)) \
-    iperf3 -c "$host" -p "$port" -t "$IPERF_SECONDS" -O 1 -J >"$f" 2>&1
+  with_cpu "$path" "$f" "$f.err" ip netns exec "${NS_CLIENT[laptop]}" timeout $((IPERF_SECONDS + 20)) \
+    iperf3 -c "$host" -p "$port" -t "$IPERF_SECONDS" -O 1 -J
   local rc=$?
   [ "$path" = wg-only ] && forwarding 0
-  [ "$rc" = 0 ] || { log "iperf3 $path failed: $(head -c 300 "$f")"; return 1; }
+  [ "$rc" = 0 ] || { log "iperf3 $path failed: $(head -c 300 "$f" "$f.err")"; return 1; }
   g=$(json "$f" '(o.end.sum_received.bits_per_second / 1e9).toFixed(4)')
   GBPS[$path]+="$g "
   log "round $round throughput $path: $g Gbit/s; $CPU_LOG"
@@ -172,11 +179,11 @@ iperf_once() {
 conn_once() {
   local path=$1 round=$2 f="$OUT/conn-$1-$2.json"
   [ "$path" = wg-only ] && forwarding 1
-  with_cpu "$path" ip netns exec "${NS_CLIENT[laptop]}" timeout $((CONN_SECONDS + 20)) \
-    node "$BENCH_DIR/conn-rate.js" "${ECHO_TARGET[$path]}" --seconds "$CONN_SECONDS" --concurrency "$CONCURRENCY" --expect "${ECHO_TAG[$path]}" >"$f"
+  with_cpu "$path" "$f" "$f.err" ip netns exec "${NS_CLIENT[laptop]}" timeout $((CONN_SECONDS + 20)) \
+    node "$BENCH_DIR/conn-rate.js" "${ECHO_TARGET[$path]}" --seconds "$CONN_SECONDS" --concurrency "$CONCURRENCY" --expect "${ECHO_TAG[$path]}"
   local rc=$?
   [ "$path" = wg-only ] && forwarding 0
-  [ "$rc" = 0 ] || { log "conn-rate $path failed"; return 1; }
+  [ "$rc" = 0 ] || { log "conn-rate $path failed: $(head -c 300 "$f" "$f.err")"; return 1; }
   local errors
   errors=$(json "$f" 'o.errors')
   RATE[$path]+="$(json "$f" 'o.rate') "; P50[$path]+="$(json "$f" 'o.p50Ms') "; P99[$path]+="$(json "$f" 'o.p99Ms') "
