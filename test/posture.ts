@@ -128,7 +128,8 @@ export function assertPosture(objects: any[]): number {
       for (const item of v.secret.items ?? []) {
         expectThat(item.mode === undefined || item.mode === 256, `volume ${v.name}`, `item mode must be 0400, got ${item.mode}`);
       }
-      const mounts = [...containers, ...inits].flatMap((c) => (c.volumeMounts ?? []).filter((m: any) => m.name === v.name).map((m: any) => ({ c: c.name, m })));
+      const mounts = [...containers, ...inits].flatMap((c) =>
+        (c.volumeMounts ?? []).filter((m: any) => m.name === v.name).map((m: any) => ({ c: c.name, m })));
       expectThat(mounts.length > 0 && mounts.every(({ c, m }) => c === 'wireguard-init' && m.readOnly === true), `volume ${v.name}`,
         `must be mounted read-only in wireguard-init only (mounts: ${JSON.stringify(mounts)})`);
     }

@@ -16,8 +16,8 @@
  */
 import { execFileSync } from 'child_process';
 import { ApiObject } from 'cdk8s';
-import * as fc from 'fast-check';
 import * as kplus from 'cdk8s-plus-27';
+import * as fc from 'fast-check';
 import { GatewayRoute, WireguardGateway, WireguardKey, WireguardPeer } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, nginxTest, testChart, testGateway } from './util';
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { CASES, ValidationCase } from './validation-cases';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testGateway } from './util';
+import { CASES, ValidationCase } from './validation-cases';
 
 const DOC = join(__dirname, '..', 'docs', 'validation.md');
 const AGGREGATE = 'Validation failed with the following errors:\n  ';
