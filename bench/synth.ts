@@ -75,28 +75,40 @@ function routeInput(i: number): RouteInput {
     : { cidrs: [`10.${20 + (i % 8)}.0.0/16`], port: 5432 + (i % 4) };
 }
 
+/**
+ * Routes and peers per gateway. One gateway's ConfigMap must stay under
+ * Kubernetes' 1 MiB, which holds about 1,000 routes and 1,000 peers (the
+ * library rejects more at synth), so larger N is synthesized the way a user
+ * would: as several gateways of at most this many, in one chart.
+ */
+const PER_GATEWAY = 1000;
+
 function buildLibrary(scenario: Scenario, n: number) {
   // Loaded here so that the baseline child never loads the library or cdk8s-plus.
   const { App, Chart } = require('cdk8s');
   const { WireguardGateway, WireguardKey } = require('../src');
   const app = new App();
   const chart = new Chart(app, 'bench', { namespace: 'wireguard' });
-  const gateway = new WireguardGateway(chart, 'gateway', {
-    privateKey: WireguardKey.fromBase64(SERVER_PRIVATE_KEY),
-    serviceNetwork: '10.99.0.0/16',
-    endpoint: 'vpn.example.com',
-  });
-  const peers = [];
-  for (let i = 0; i < n; i++) {
-    peers.push(gateway.addPeer(`peer-${i}`, { publicKey: peerKey(i), address: peerAddress(i) }));
-  }
-  for (let i = 0; i < n; i++) {
-    const r = routeInput(i);
-    const allowPeers = scenario === 'paired' ? [peers[i]] : undefined;
-    if (r.cidrs === undefined) {
-      gateway.addProxiedService(`svc-${i}`, { serviceName: `svc-${i}`, serviceNamespace: r.namespace, port: r.port, allowPeers });
-    } else {
-      gateway.addManagedDbRoute(`db-${i}`, { host: `db-${i}.example.com`, port: r.port, cidrs: r.cidrs, allowPeers });
+  for (let g = 0; g * PER_GATEWAY < n; g++) {
+    const gateway = new WireguardGateway(chart, n > PER_GATEWAY ? `gateway-${g}` : 'gateway', {
+      privateKey: WireguardKey.fromBase64(SERVER_PRIVATE_KEY),
+      serviceNetwork: '10.99.0.0/16',
+      endpoint: 'vpn.example.com',
+    });
+    const first = g * PER_GATEWAY;
+    const last = Math.min(n, first + PER_GATEWAY);
+    const peers = [];
+    for (let i = first; i < last; i++) {
+      peers.push(gateway.addPeer(`peer-${i}`, { publicKey: peerKey(i), address: peerAddress(i) }));
+    }
+    for (let i = first; i < last; i++) {
+      const r = routeInput(i);
+      const allowPeers = scenario === 'paired' ? [peers[i - first]] : undefined;
+      if (r.cidrs === undefined) {
+        gateway.addProxiedService(`svc-${i}`, { serviceName: `svc-${i}`, serviceNamespace: r.namespace, port: r.port, allowPeers });
+      } else {
+        gateway.addManagedDbRoute(`db-${i}`, { host: `db-${i}.example.com`, port: r.port, cidrs: r.cidrs, allowPeers });
+      }
     }
   }
   return { app, chart };
@@ -112,13 +124,17 @@ function buildBaseline(input: BaselineInput) {
   const { ApiObject, App, Chart } = require('cdk8s');
   const app = new App();
   const chart = new Chart(app, 'bench', { namespace: 'wireguard' });
+  let policies = 0;
   input.objects.forEach((o, i) => {
     if (o.kind !== 'NetworkPolicy') {
       new ApiObject(chart, `object${i}`, o);
       return;
     }
+    // One NetworkPolicy per gateway, over that gateway's routes.
+    const routes = input.routes.slice(policies * PER_GATEWAY, (policies + 1) * PER_GATEWAY);
+    policies++;
     const rules = new Map<string, any>();
-    for (const r of input.routes) {
+    for (const r of routes) {
       const ports = [{ protocol: 'TCP', port: r.port }];
       const rule = r.cidrs !== undefined
         ? { to: r.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports }

@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeyPair, isWireguardKey, publicKeyOf } from './_keys';
 import { FILES } from './_model';
 import { isIpv4 } from './_net';
-import { ConnectionEntry, renderClientConfig, renderHostsFile } from './_render-client';
+import { ConnectionEntry, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
 
 export const BIN = 'cdk8s-wireguard-gateway';
 
@@ -314,6 +314,7 @@ export interface PeerInfo {
   readonly name: string;
   readonly address: string;
   readonly publicKey: string;
+  /** The service addresses this peer may reach, derived from the routes' allow lists. */
   readonly allowedAddresses: string[];
   readonly persistentKeepalive: number;
   readonly presharedKey: boolean;
@@ -353,6 +354,18 @@ export function parseConnectionInfo(text: string, source: string): GatewayInfo {
 
   const endpoint = j.endpoint === null ? null : str('endpoint', j.endpoint);
   if (endpoint !== null && !/^[A-Za-z0-9.:-]+$/.test(endpoint)) fail('endpoint', endpoint, 'must be a hostname or an IP address');
+  const routes: ConnectionEntry[] = arr('routes', j.routes).map((r: any, i: number) => ({
+    name: str(`routes[${i}].name`, r?.name),
+    kind: str(`routes[${i}].kind`, r?.kind),
+    address: ipv4(`routes[${i}].address`, r?.address),
+    port: int(`routes[${i}].port`, r?.port, 1, 65535),
+    target: str(`routes[${i}].target`, r?.target),
+    ...(r?.allowPeers === undefined ? {} : {
+      allowPeers: arr(`routes[${i}].allowPeers`, r.allowPeers).map((a: unknown, k: number) => ipv4(`routes[${i}].allowPeers[${k}]`, a)),
+    }),
+  }));
+  // The same derivation the library uses for its own client files.
+  const reachable = reachableAddresses(routes);
   return {
     gateway: str('gateway', j.gateway),
     source,
@@ -360,19 +373,12 @@ export function parseConnectionInfo(text: string, source: string): GatewayInfo {
     listenPort: int('listenPort', j.listenPort, 1, 65535),
     mtu: int('mtu', j.mtu, 1280, 9000),
     publicKey: key('publicKey', j.publicKey),
-    routes: arr('routes', j.routes).map((r: any, i: number) => ({
-      name: str(`routes[${i}].name`, r?.name),
-      kind: str(`routes[${i}].kind`, r?.kind),
-      address: ipv4(`routes[${i}].address`, r?.address),
-      port: int(`routes[${i}].port`, r?.port, 1, 65535),
-      target: str(`routes[${i}].target`, r?.target),
-    })),
+    routes,
     peers: arr('peers', j.peers).map((p: any, i: number) => ({
       name: str(`peers[${i}].name`, p?.name),
       address: ipv4(`peers[${i}].address`, p?.address),
       publicKey: key(`peers[${i}].publicKey`, p?.publicKey),
-      allowedAddresses: arr(`peers[${i}].allowedAddresses`, p?.allowedAddresses)
-        .map((a: unknown, k: number) => ipv4(`peers[${i}].allowedAddresses[${k}]`, a)),
+      allowedAddresses: reachable(ipv4(`peers[${i}].address`, p?.address)),
       persistentKeepalive: int(`peers[${i}].persistentKeepalive`, p?.persistentKeepalive, 0, 65535),
       presharedKey: p?.presharedKey === true,
     })),

@@ -61,6 +61,8 @@ export interface ConnectionEntry {
   readonly address: string;
   readonly port: number;
   readonly target: string;
+  /** The tunnel addresses of the only peers allowed on this route; absent when every peer is. */
+  readonly allowPeers?: string[];
 }
 
 export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
@@ -70,7 +72,30 @@ export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
     address: r.address,
     port: r.listenPort,
     target: `${r.targetHost}:${r.targetPort}`,
+    ...(r.allowAddresses === undefined ? {} : { allowPeers: [...new Set(r.allowAddresses)].sort() }),
   }));
+}
+
+/**
+ * For each peer address, the service addresses it may reach: those with at
+ * least one route that allows it. Indexed once, so asking for every peer stays
+ * linear in routes plus allow-list entries.
+ */
+export function reachableAddresses(routes: ReadonlyArray<{ readonly address: string; readonly allowPeers?: readonly string[] }>): (peerAddress: string) => string[] {
+  const sorted = (addresses: Iterable<string>) => [...new Set(addresses)].sort((a, b) => byAddressThenPort({ address: a, listenPort: 0 }, { address: b, listenPort: 0 }));
+  const open = sorted(routes.filter((r) => r.allowPeers === undefined).map((r) => r.address));
+  const restricted = new Map<string, string[]>();
+  for (const r of routes) {
+    for (const peer of new Set(r.allowPeers ?? [])) {
+      const list = restricted.get(peer);
+      if (list === undefined) restricted.set(peer, [r.address]);
+      else list.push(r.address);
+    }
+  }
+  return (peerAddress) => {
+    const extra = restricted.get(peerAddress);
+    return extra === undefined ? open : sorted([...open, ...extra]);
+  };
 }
 
 /**

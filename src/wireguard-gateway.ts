@@ -8,9 +8,9 @@ import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { FILES, GatewaySpec, PATHS, PeerSpec, RouteSpec } from './_model';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, networkContains, parseAnyCidr, parseEgressCidr, parseIpv4Cidr } from './_net';
-import { connectionEntries, renderClientConfig, renderHostsFile } from './_render-client';
+import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
 import { renderNginxConf, renderStartNginx } from './_render-nginx';
-import { renderInitScript, renderWgConf, serviceAddresses } from './_render-wireguard';
+import { renderInitScript, renderWgConf } from './_render-wireguard';
 import { GatewayRoute, wholeSeconds } from './gateway-route';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
 import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
@@ -24,6 +24,9 @@ export const DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0
 
 /** The ConfigMap key of the connection information (JSON). */
 export const CONNECTION_INFO = FILES.connectionInfo;
+
+/** Kubernetes rejects a ConfigMap whose data is larger than 1 MiB. */
+const MAX_CONFIGMAP_BYTES = 1024 * 1024;
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
@@ -633,7 +636,6 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
           name: p.node.id,
           address: p.address,
           publicKey: p.publicKey,
-          allowedAddresses: this.addressesFor(p),
           persistentKeepalive: p.persistentKeepaliveSeconds,
           presharedKey: p._presharedKey !== undefined,
         })),
@@ -751,22 +753,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** The service addresses a peer may reach: those with a route that allows it. */
   private addressesFor(peer: WireguardPeer): string[] {
-    const open = this.memo('openAddresses', () => serviceAddresses(this.routeSpecs().filter((r) => r.allowAddresses === undefined)));
-    // Indexed once per state by peer address: a filter per peer was O(peers × routes).
-    const byAddress = this.memo('restrictedByAddress', () => {
-      const index = new Map<string, RouteSpec[]>();
-      for (const r of this.routeSpecs()) {
-        for (const a of new Set(r.allowAddresses ?? [])) {
-          const list = index.get(a);
-          if (list === undefined) index.set(a, [r]);
-          else list.push(r);
-        }
-      }
-      return index;
-    });
-    const restricted = byAddress.get(peer.address) ?? [];
-    if (restricted.length === 0) return open;
-    return serviceAddresses([...restricted, ...open.map((address) => ({ address } as RouteSpec))]);
+    return this.memo('reachable', () => reachableAddresses(connectionEntries(this.routeSpecs())))(peer.address);
   }
 
   private spec(): GatewaySpec {
@@ -927,6 +914,14 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       }
       if (p.publicKey === this.publicKey) {
         errors.push(`${p.node.path}: invalid publicKey ${JSON.stringify(p.publicKey)}: it is the gateway's own public key. Fix: give the peer its own key pair (wg genkey)`);
+      }
+    }
+    if (errors.length === 0) {
+      const bytes = Object.entries(this.rendered()).reduce((n, [file, text]) => n + Buffer.byteLength(file) + Buffer.byteLength(text), 0);
+      if (bytes > MAX_CONFIGMAP_BYTES) {
+        errors.push(`${path}: the rendered configuration is ${bytes} bytes (${this.routes.length} routes, ${this.peers.length} peers), `
+          + `but a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} bytes (1 MiB), so the API server would reject it. `
+          + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)');
       }
     }
     return errors;

@@ -621,16 +621,22 @@ describe('parseConnectionInfo', () => {
     mtu: 1420,
     publicKey: SERVER_PUBLIC_KEY,
     serviceNetwork: '10.99.0.0/24',
-    routes: [{ name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' }],
-    peers: [{ name: 'p', address: '10.98.0.2', publicKey: SERVER_PUBLIC_KEY, allowedAddresses: ['10.99.0.1'], persistentKeepalive: 25, presharedKey: false }],
+    routes: [
+      { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
+      { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
+    ] as any[],
+    peers: [{ name: 'p', address: '10.98.0.2', publicKey: SERVER_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false }],
   });
 
   test('the CLI looks for the key the gateway writes', () => {
     expect(CONNECTION_INFO_KEY).toBe(CONNECTION_INFO);
   });
 
-  test('reads a valid document', () => {
+  test('reads a valid document; a peer reaches the addresses whose routes allow it', () => {
     expect(parseConnectionInfo(JSON.stringify(valid()), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1']);
+    const j = valid();
+    j.routes[1].allowPeers = ['10.98.0.2'];
+    expect(parseConnectionInfo(JSON.stringify(j), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1', '10.99.0.2']);
   });
 
   test('fails if it is not JSON', () => {
@@ -643,7 +649,7 @@ describe('parseConnectionInfo', () => {
     ['a bad public key', (j: any) => { j.publicKey = 'x'; }, 'invalid publicKey "x" in connection-info.json: must be a WireGuard public key'],
     ['a bad port', (j: any) => { j.listenPort = 0; }, 'invalid listenPort 0 in connection-info.json: must be an integer from 1 to 65535'],
     ['a bad peer address', (j: any) => { j.peers[0].address = '10.98.0.300'; }, 'invalid peers[0].address "10.98.0.300" in connection-info.json: must be an IPv4 address'],
-    ['a bad allowed address', (j: any) => { j.peers[0].allowedAddresses = ['10.99.0.1/32']; }, 'invalid peers[0].allowedAddresses[0] "10.99.0.1/32" in connection-info.json: must be an IPv4 address'],
+    ['a bad allow-list address', (j: any) => { j.routes[1].allowPeers = ['10.98.0.3/32']; }, 'invalid routes[1].allowPeers[0] "10.98.0.3/32" in connection-info.json: must be an IPv4 address'],
     ['no peers list', (j: any) => { delete j.peers; }, 'invalid peers undefined in connection-info.json: must be a list'],
   ])('fails on %s', (_name, change, message) => {
     const j = valid();

@@ -229,6 +229,12 @@ export const CASES: ValidationCase[] = [
     gw.addProxiedService('ext', { service: svc });
     return synth(gw);
   }, '[test/gw/ext] test/gw/ext: the Service wireguard/ext has no pod selector, so the gateway\'s NetworkPolicy cannot name its endpoints. Fix: pass egressCidrs with the endpoints\' CIDRs, or podSelector with their pods\' labels'),
+  C('V62', APP, 'a configuration too large for one ConfigMap (1 MiB)', 'synth', () => {
+    const gw = testGateway({ serviceNetwork: '10.99.0.0/16' });
+    for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080 });
+    return synth(gw);
+  }, '[test/gw] test/gw: the rendered configuration is 1436639 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
+    + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)'),
 ];
 
 /** The private key never appears in a message: used by the test of V17. */

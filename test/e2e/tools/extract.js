@@ -141,7 +141,9 @@ const lines = [
   arr('PEER_NAMES', info.peers.map((p) => p.name)),
   assoc('PEER_ADDR', Object.fromEntries(info.peers.map((p) => [p.name, p.address]))),
   assoc('PEER_PUBLIC_KEY', Object.fromEntries(info.peers.map((p) => [p.name, p.publicKey]))),
-  assoc('PEER_ALLOWED', Object.fromEntries(info.peers.map((p) => [p.name, p.allowedAddresses.join(' ')]))),
+  // The addresses whose routes allow the peer (allow lists are on the routes).
+  assoc('PEER_ALLOWED', Object.fromEntries(info.peers.map((p) => [p.name,
+    [...new Set(info.routes.filter((r) => !r.allowPeers || r.allowPeers.includes(p.address)).map((r) => r.address))].join(' ')]))),
 ];
 fs.writeFileSync(path.join(podDir, 'pod.env'), lines.join('\n') + '\n');
 process.stdout.write(`extract: ${docs.length} objects; pod ${ns}/${dep.metadata.name}: init ${JSON.stringify(init.command)}, `
