@@ -58,8 +58,6 @@ export interface GatewayRouteTarget {
   readonly targetHost: string;
   /** The port nginx connects to. */
   readonly targetPort: number;
-  /** The port the NetworkPolicy allows (after Service translation). */
-  readonly policyPort: number;
 }
 
 /**
@@ -112,7 +110,7 @@ export abstract class GatewayRoute extends Construct {
     }
     this.connectTimeoutSeconds = wholeSeconds(path, 'connectTimeout', options.connectTimeout, 10);
     this.idleTimeoutSeconds = wholeSeconds(path, 'idleTimeout', options.idleTimeout, 86400);
-    gateway._registerRoute(this, target.policyPort);
+    gateway._registerRoute(this);
   }
 
   /**

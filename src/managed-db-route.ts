@@ -82,7 +82,7 @@ export class ManagedDbRoute extends GatewayRoute {
         'list the CIDRs where the database may live, for example its subnets: ["10.20.0.0/16"]');
     }
     const cidrs = props.cidrs.map((c, i) => parseEgressCidr(path, `cidrs[${i}]`, c));
-    super(scope, id, props.gateway, props, { kind: 'ManagedDbRoute', targetHost: host, targetPort: port, policyPort: port });
+    super(scope, id, props.gateway, props, { kind: 'ManagedDbRoute', targetHost: host, targetPort: port });
     this.cidrs = cidrs;
   }
 

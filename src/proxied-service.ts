@@ -98,7 +98,6 @@ export class ProxiedService extends GatewayRoute {
       kind: 'ProxiedService',
       targetHost,
       targetPort: t.port,
-      policyPort: t.targetPort,
     });
     this.serviceName = t.name;
     this.serviceNamespace = t.namespace;

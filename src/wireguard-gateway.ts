@@ -269,7 +269,7 @@ export interface WireguardGatewayProps {
   readonly replicas?: number;
 }
 
-interface RegisteredRoute { route: GatewayRoute; policyPort: number }
+interface RegisteredRoute { route: GatewayRoute }
 
 /**
  * A WireGuard gateway: one pod whose init container brings up a WireGuard
@@ -665,8 +665,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   // --- Internal ----------------------------------------------------------------
 
   /** @internal */
-  public _registerRoute(route: GatewayRoute, policyPort: number) {
-    this.routes.push({ route, policyPort });
+  public _registerRoute(route: GatewayRoute) {
+    this.routes.push({ route });
     // Kept as routes arrive: recomputing it over all routes per route was O(routes²).
     this.lowestListenPort = Math.min(this.lowestListenPort, route.listenPort);
     this.cache.clear();
