@@ -81,8 +81,11 @@ export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
  * least one route that allows it. Indexed once, so asking for every peer stays
  * linear in routes plus allow-list entries.
  */
-export function reachableAddresses(routes: ReadonlyArray<{ readonly address: string; readonly allowPeers?: readonly string[] }>): (peerAddress: string) => string[] {
-  const sorted = (addresses: Iterable<string>) => [...new Set(addresses)].sort((a, b) => byAddressThenPort({ address: a, listenPort: 0 }, { address: b, listenPort: 0 }));
+export function reachableAddresses(
+  routes: ReadonlyArray<{ readonly address: string; readonly allowPeers?: readonly string[] }>,
+): (peerAddress: string) => string[] {
+  const sorted = (addresses: Iterable<string>) =>
+    [...new Set(addresses)].sort((x, y) => byAddressThenPort({ address: x, listenPort: 0 }, { address: y, listenPort: 0 }));
   const open = sorted(routes.filter((r) => r.allowPeers === undefined).map((r) => r.address));
   const restricted = new Map<string, string[]>();
   for (const r of routes) {
