@@ -3,7 +3,7 @@
  * route names to addresses. Pure functions.
  */
 import { RouteSpec } from './_model';
-import { byAddressThenPort, commentText, lines } from './_text';
+import { commentText, lines, sortAddresses, sortByAddress } from './_text';
 
 export const PRIVATE_KEY_PLACEHOLDER_PREFIX = '<private key of peer';
 
@@ -66,7 +66,7 @@ export interface ConnectionEntry {
 }
 
 export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
-  return [...routes].sort(byAddressThenPort).map((r) => ({
+  return sortByAddress(routes).map((r) => ({
     name: r.name,
     kind: r.kind,
     address: r.address,
@@ -84,9 +84,7 @@ export function connectionEntries(routes: RouteSpec[]): ConnectionEntry[] {
 export function reachableAddresses(
   routes: ReadonlyArray<{ readonly address: string; readonly allowPeers?: readonly string[] }>,
 ): (peerAddress: string) => string[] {
-  const sorted = (addresses: Iterable<string>) =>
-    [...new Set(addresses)].sort((x, y) => byAddressThenPort({ address: x, listenPort: 0 }, { address: y, listenPort: 0 }));
-  const open = sorted(routes.filter((r) => r.allowPeers === undefined).map((r) => r.address));
+  const open = sortAddresses(routes.filter((r) => r.allowPeers === undefined).map((r) => r.address));
   const restricted = new Map<string, string[]>();
   for (const r of routes) {
     for (const peer of new Set(r.allowPeers ?? [])) {
@@ -97,7 +95,7 @@ export function reachableAddresses(
   }
   return (peerAddress) => {
     const extra = restricted.get(peerAddress);
-    return extra === undefined ? open : sorted([...open, ...extra]);
+    return extra === undefined ? open : sortAddresses([...open, ...extra]);
   };
 }
 
@@ -108,7 +106,7 @@ export function reachableAddresses(
  */
 export function renderHostsFile(routes: ReadonlyArray<Pick<RouteSpec, 'name' | 'address' | 'listenPort'>>): string {
   const byAddress = new Map<string, string[]>();
-  for (const r of [...routes].sort(byAddressThenPort)) {
+  for (const r of sortByAddress(routes)) {
     const name = r.name.toLowerCase();
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) continue;
     const names = byAddress.get(r.address) ?? [];

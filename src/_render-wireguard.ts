@@ -3,15 +3,11 @@
  * `wg syncconf` and the init container's script. Pure functions of a GatewaySpec.
  */
 import { FILES, GatewaySpec, PATHS, RouteSpec } from './_model';
-import { byAddressThenPort, commentText, lines } from './_text';
-
-function byAddress<T extends { address: string }>(items: T[]): T[] {
-  return [...items].sort((a, b) => byAddressThenPort({ ...a, listenPort: 0 }, { ...b, listenPort: 0 }));
-}
+import { commentText, lines, sortAddresses, sortByAddress } from './_text';
 
 /** The distinct service addresses, sorted. */
 export function serviceAddresses(routes: RouteSpec[]): string[] {
-  return byAddress([...new Set(routes.map((r) => r.address))].map((address) => ({ address }))).map((a) => a.address);
+  return sortAddresses(routes.map((r) => r.address));
 }
 
 /**
@@ -19,7 +15,7 @@ export function serviceAddresses(routes: RouteSpec[]): string[] {
  * from the mounted Secret with `wg set ... private-key <file>`.
  */
 export function renderWgConf(spec: GatewaySpec): string {
-  const peers = byAddress(spec.peers).flatMap((p) => [
+  const peers = sortByAddress(spec.peers).flatMap((p) => [
     '',
     `# Peer ${commentText(p.name)} (${commentText(p.path)})`,
     '[Peer]',
@@ -49,7 +45,7 @@ export const MODULE_MISSING_MESSAGE =
  */
 export function renderInitScript(spec: GatewaySpec): string {
   const addresses = serviceAddresses(spec.routes);
-  const peers = byAddress(spec.peers);
+  const peers = sortByAddress(spec.peers);
   const forwarding = spec.initSetsSysctls
     ? [
       '# No forwarding in the pod: a peer that widens its own AllowedIPs must reach',

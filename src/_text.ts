@@ -18,12 +18,24 @@ export function lines(...parts: Array<string | string[]>): string {
   return parts.flat().join('\n') + '\n';
 }
 
-/** Sort routes by address (numerically) then port, so rendered files do not depend on definition order. */
-export function byAddressThenPort<T extends { readonly address: string; readonly listenPort: number }>(a: T, b: T): number {
-  const pa = a.address.split('.').map(Number);
-  const pb = b.address.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    if (pa[i] !== pb[i]) return pa[i] - pb[i];
-  }
-  return a.listenPort - b.listenPort;
+/** A dotted-quad address (already validated) and a port as one sortable number. */
+function addressKey(address: string, port: number): number {
+  const [a, b, c, d] = address.split('.').map(Number);
+  return ((a * 256 + b) * 256 + c) * 256 * 256 * 256 + d * 65536 + port;
+}
+
+/**
+ * Items sorted by address (numerically) then port, so rendered files do not
+ * depend on definition order. Each key is computed once, not per comparison.
+ */
+export function sortByAddress<T extends { readonly address: string; readonly listenPort?: number }>(items: Iterable<T>): T[] {
+  return [...items]
+    .map((item) => ({ item, key: addressKey(item.address, item.listenPort ?? 0) }))
+    .sort((x, y) => x.key - y.key)
+    .map(({ item }) => item);
+}
+
+/** Distinct addresses, sorted numerically. */
+export function sortAddresses(addresses: Iterable<string>): string[] {
+  return sortByAddress([...new Set(addresses)].map((address) => ({ address }))).map((a) => a.address);
 }
