@@ -316,8 +316,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   /** @internal */
   public readonly _network: Ipv4Network;
 
-  private readonly routes: RegisteredRoute[] = [];
-  private readonly peers: WireguardPeer[] = [];
+  private readonly registeredRoutes: RegisteredRoute[] = [];
+  private readonly registeredPeers: WireguardPeer[] = [];
   private readonly resolverAddresses: string[];
   private readonly dnsValidSeconds: number;
   private readonly resolverTimeoutSeconds: number;
@@ -630,7 +630,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       publicKey: this.publicKey,
       serviceNetwork: this.serviceNetwork,
       routes: connectionEntries(routes),
-      peers: [...this.peers]
+      peers: [...this.registeredPeers]
         .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
         .map((p) => ({
           name: p.node.id,
@@ -643,13 +643,13 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   }
 
   /** The routes of this gateway, in definition order. */
-  public get routeList(): GatewayRoute[] {
-    return this.routes.map((r) => r.route);
+  public get routes(): GatewayRoute[] {
+    return this.registeredRoutes.map((r) => r.route);
   }
 
   /** The peers of this gateway, in definition order. */
-  public get peerList(): WireguardPeer[] {
-    return [...this.peers];
+  public get peers(): WireguardPeer[] {
+    return [...this.registeredPeers];
   }
 
   /** @see kplus.INetworkPolicyPeer */
@@ -666,7 +666,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _registerRoute(route: GatewayRoute) {
-    this.routes.push({ route });
+    this.registeredRoutes.push({ route });
     // Kept as routes arrive: recomputing it over all routes per route was O(routes²).
     this.lowestListenPort = Math.min(this.lowestListenPort, route.listenPort);
     this.cache.clear();
@@ -675,11 +675,11 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _registerPeer(peer: WireguardPeer) {
-    this.peers.push(peer);
+    this.registeredPeers.push(peer);
     this.cache.clear();
     if (peer._presharedKey !== undefined && !this.mountedPsks.has(peer)) {
       this.mountedPsks.add(peer);
-      const i = this.peers.length - 1;
+      const i = this.registeredPeers.length - 1;
       const vol = kplus.Volume.fromSecret(this.pskVolumes, `${i}`, peer._presharedKey.secret, {
         name: `psk-${i}`,
         defaultMode: 0o400,
@@ -696,7 +696,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _addressOf(route: GatewayRoute): string {
-    const index = this.memo('routeIndex', () => new Map(this.routes.map(({ route: r }, i) => [r, i])));
+    const index = this.memo('routeIndex', () => new Map(this.registeredRoutes.map(({ route: r }, i) => [r, i])));
     return this.plan().addresses[index.get(route)!];
   }
 
@@ -710,12 +710,12 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   }
 
   private peerSet(): Set<WireguardPeer> {
-    return this.memo('peerSet', () => new Set(this.peers));
+    return this.memo('peerSet', () => new Set(this.registeredPeers));
   }
 
   private plan() {
     return this.memo('plan', () => {
-      const requests: AddressRequest[] = this.routes.map(({ route }) => ({ path: route.node.path, address: route._explicitAddress }));
+      const requests: AddressRequest[] = this.registeredRoutes.map(({ route }) => ({ path: route.node.path, address: route._explicitAddress }));
       return planAddresses(this._network, requests);
     });
   }
@@ -723,7 +723,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private routeSpecs(): RouteSpec[] {
     return this.memo('routeSpecs', () => {
       const { addresses } = this.plan();
-      return this.routes.map(({ route }, i) => route._spec(addresses[i]));
+      return this.registeredRoutes.map(({ route }, i) => route._spec(addresses[i]));
     });
   }
 
@@ -742,7 +742,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   }
 
   private peerSpecs(): PeerSpec[] {
-    return this.peers.map((p, i) => ({
+    return this.registeredPeers.map((p, i) => ({
       name: p.node.id,
       path: p.node.path,
       publicKey: p.publicKey,
@@ -836,7 +836,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private policySpec(): any {
     // One rule per distinct destination; sorted so the output never depends on definition order.
     const seen = new Map<string, any>();
-    for (const { route } of this.routes) {
+    for (const { route } of this.registeredRoutes) {
       const rule = route._egressRule();
       seen.set(JSON.stringify(rule), rule);
     }
@@ -852,7 +852,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private validateGateway(): string[] {
     const errors: string[] = [];
     const path = this.node.path;
-    if (this.routes.length === 0) {
+    if (this.registeredRoutes.length === 0) {
       errors.push(`${path}: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)`);
       return errors;
     }
@@ -860,7 +860,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     errors.push(...plan.errors);
     if (plan.errors.length > 0) return errors;
     const used = new Map<string, GatewayRoute>();
-    this.routes.forEach(({ route }, i) => {
+    this.registeredRoutes.forEach(({ route }, i) => {
       const key = `${plan.addresses[i]}:${route.listenPort}`;
       const other = used.get(key);
       if (other !== undefined) {
@@ -877,7 +877,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     // A route's name is its key in the connection map and its host name in the
     // hosts file (case-insensitive): two routes may not share one.
     const byName = new Map<string, GatewayRoute>();
-    for (const { route } of this.routes) {
+    for (const { route } of this.registeredRoutes) {
       const other = byName.get(route.node.id.toLowerCase());
       if (other !== undefined) {
         errors.push(`${route.node.path}: invalid route name ${JSON.stringify(route.node.id)}: route ${other.node.path} has the same name (names are case-insensitive). Fix: give every route of the gateway its own id`);
@@ -888,12 +888,12 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     // The pod routes each peer's /32 into the tunnel: a peer address that is
     // also a resolver or a /32 egress destination would hand that traffic to the peer.
     // A Set: one lookup per peer, not a scan of every route's CIDRs (O(peers × routes)).
-    const egressCidrs = new Set([this.dnsRule, ...this.routes.map(({ route }) => route._egressRule())]
+    const egressCidrs = new Set([this.dnsRule, ...this.registeredRoutes.map(({ route }) => route._egressRule())]
       .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
       .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':')));
     const byAddress = new Map<string, WireguardPeer>();
     const byKey = new Map<string, WireguardPeer>();
-    for (const p of this.peers) {
+    for (const p of this.registeredPeers) {
       if (this.resolverAddresses.includes(p.address)) {
         errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is one of the gateway's resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to`);
       }
@@ -919,7 +919,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     if (errors.length === 0) {
       const bytes = Object.entries(this.rendered()).reduce((n, [file, text]) => n + Buffer.byteLength(file) + Buffer.byteLength(text), 0);
       if (bytes > MAX_CONFIGMAP_BYTES) {
-        errors.push(`${path}: the rendered configuration is ${bytes} bytes (${this.routes.length} routes, ${this.peers.length} peers), `
+        errors.push(`${path}: the rendered configuration is ${bytes} bytes (${this.registeredRoutes.length} routes, ${this.registeredPeers.length} peers), `
           + `but a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} bytes (1 MiB), so the API server would reject it. `
           + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)');
       }

@@ -385,7 +385,7 @@ describe('client-config with the example app', () => {
   });
 
   test('each .conf is exactly what gateway.clientConfig(peer) renders', () => {
-    for (const peer of chart.gateway.peerList) {
+    for (const peer of chart.gateway.peers) {
       expect(readFileSync(join(out, `${peer.node.id}.conf`), 'utf-8')).toBe(chart.gateway.clientConfig(peer));
     }
   });

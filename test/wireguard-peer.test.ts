@@ -21,7 +21,7 @@ describe('WireguardPeer', () => {
   test('addPeer returns the peer; peers appear in wg0.conf and get a route', () => {
     const { gw, laptop } = gatewayWithRoutes();
     expect(laptop).toBeInstanceOf(WireguardPeer);
-    expect(gw.peerList.map((p) => p.node.id)).toEqual(['laptop', 'ci-runner']);
+    expect(gw.peers.map((p) => p.node.id)).toEqual(['laptop', 'ci-runner']);
     const data = configData(synth(gw));
     expect(data['wg0.conf']).toContain(`# Peer laptop (test/gw/laptop)\n[Peer]\nPublicKey = ${PEER_KEYS[0]}\nAllowedIPs = 10.98.0.2/32`);
     expect(data['init.sh']).toContain('ip route replace 10.98.0.2/32 dev "$WG_IF"');
@@ -30,7 +30,7 @@ describe('WireguardPeer', () => {
   test('the peers prop is sugar for addPeer', () => {
     const gw = testGateway({ peers: [{ name: 'laptop', publicKey: PEER_KEYS[0], address: '10.98.0.2' }] });
     gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
-    expect(gw.peerList[0].node.path).toBe('test/gw/laptop');
+    expect(gw.peers[0].node.path).toBe('test/gw/laptop');
   });
 
   test('allowPeers renders allow/deny for that route only', () => {

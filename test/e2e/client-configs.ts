@@ -22,11 +22,11 @@ mkdirSync(outDir, { recursive: true });
 
 // The same chart id as the example's own entry point, so paths and names match.
 const chart = new GatewayChart(new App(), 'gateway');
-for (const peer of chart.gateway.peerList) {
+for (const peer of chart.gateway.peers) {
   const privateKey = DEV_PEER_PRIVATE_KEYS[peer.node.id];
   if (privateKey === undefined) {
     throw new Error(`examples/postgres-redis-rds/dev-keys.ts has no private key for peer ${peer.node.id}`);
   }
   writeFileSync(join(outDir, `${peer.node.id}.conf`), chart.gateway.clientConfig(peer, { privateKey }), { mode: 0o600 });
 }
-process.stdout.write(`client-configs: wrote ${chart.gateway.peerList.map((p) => `${p.node.id}.conf`).join(', ')} to ${outDir}\n`);
+process.stdout.write(`client-configs: wrote ${chart.gateway.peers.map((p) => `${p.node.id}.conf`).join(', ')} to ${outDir}\n`);
