@@ -327,7 +327,6 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   private readonly privilegedInit: boolean;
   private readonly dnsRule: any;
   private readonly initContainer: kplus.Container;
-  private readonly mountedPsks = new Set<WireguardPeer>();
   /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
   private readonly pskVolumes = new Construct(this, 'PresharedKeys');
   private lastSysctls?: string;
@@ -677,8 +676,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public _registerPeer(peer: WireguardPeer) {
     this.registeredPeers.push(peer);
     this.cache.clear();
-    if (peer._presharedKey !== undefined && !this.mountedPsks.has(peer)) {
-      this.mountedPsks.add(peer);
+    if (peer._presharedKey !== undefined) {
+      // Peer i's key file is <pskDir>/<i>/psk, as peerSpecs() tells the init script.
       const i = this.registeredPeers.length - 1;
       const vol = kplus.Volume.fromSecret(this.pskVolumes, `${i}`, peer._presharedKey.secret, {
         name: `psk-${i}`,
