@@ -141,7 +141,7 @@ describe('renderInitScript', () => {
 });
 
 describe('the rendered files against real WireGuard (wireguard-go)', () => {
-  test('wg syncconf accepts wg0.conf, and the key file loads', async () => {
+  test('wg syncconf accepts wg0.conf, the key file loads, and a removed peer is removed', async () => {
     const ns = `wggwu${process.pid % 100000}`;
     const ifname = `wgu${process.pid % 100000}`;
     const dir = mkdtempSync(join(tmpdir(), 'wggw-wg-'));
@@ -162,6 +162,11 @@ describe('the rendered files against real WireGuard (wireguard-go)', () => {
       expect(iface[1]).toBe('P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=');
       expect(iface[2]).toBe('51820');
       expect(peers.map((p) => [p[0], p[3]]).sort()).toEqual([[PEER_KEYS[0], '10.98.0.2/32'], [PEER_KEYS[1], '10.98.0.3/32']].sort());
+      // Removing a peer from the gateway removes it from the live interface on the next run.
+      writeFileSync(join(dir, 'wg0.conf'), renderWgConf(spec({ peers: [peer(0)] })));
+      execFileSync('ip', ['netns', 'exec', ns, 'wg', 'syncconf', ifname, join(dir, 'wg0.conf')]);
+      const after = execFileSync('ip', ['netns', 'exec', ns, 'wg', 'show', ifname, 'peers'], { encoding: 'utf-8' }).trim().split('\n');
+      expect(after).toEqual([PEER_KEYS[0]]);
     } finally {
       wggo.kill();
       spawnSync('ip', ['netns', 'delete', ns]);
