@@ -249,6 +249,13 @@ export interface WireguardGatewayProps {
   readonly nginxResources?: kplus.ContainerResources;
 
   /**
+   * The init container's resources. It runs a short script once per pod start.
+   *
+   * @default - requests 10m CPU / 16Mi, limits 200m CPU / 64Mi
+   */
+  readonly initResources?: kplus.ContainerResources;
+
+  /**
    * Also define, in each ProxiedService's namespace, a NetworkPolicy that
    * allows ingress from the gateway to the target pods. A namespace's first
    * policy makes its selected pods deny-by-default: see the README.
@@ -476,7 +483,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
           readOnlyRootFilesystem: true,
           capabilities: { drop: [capability('ALL')], add: [capability('NET_ADMIN')] },
         },
-      resources: {
+      resources: props.initResources ?? {
         cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
       },

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   DEFAULT_INIT_IMAGE, DEFAULT_NGINX_IMAGE, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardKey,
@@ -40,6 +40,14 @@ describe('WireguardGateway', () => {
     }
     const init = dep.spec.template.spec.initContainers[0];
     expect(init.resources).toEqual({ limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '10m', memory: '16Mi' } });
+  });
+
+  test('container resources are overridable', () => {
+    const resources = { cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) }, memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) } };
+    const pod = findObject(synth(smallGateway({ initResources: resources, nginxResources: resources })), 'Deployment').spec.template.spec;
+    for (const c of [pod.initContainers[0], pod.containers[0]]) {
+      expect(c.resources).toEqual({ limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '50m', memory: '32Mi' } });
+    }
   });
 
   test('the init container is privileged and root; nginx is restricted', () => {
