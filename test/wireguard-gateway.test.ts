@@ -43,7 +43,10 @@ describe('WireguardGateway', () => {
   });
 
   test('container resources are overridable', () => {
-    const resources = { cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) }, memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) } };
+    const resources = {
+      cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
+      memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) },
+    };
     const pod = findObject(synth(smallGateway({ initResources: resources, nginxResources: resources })), 'Deployment').spec.template.spec;
     for (const c of [pod.initContainers[0], pod.containers[0]]) {
       expect(c.resources).toEqual({ limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '50m', memory: '32Mi' } });
