@@ -57,7 +57,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     include: ['../examples/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['examples/*/dist/', '.e2e-artifacts/', 'bench/results/'],
+  gitignore: ['examples/*/dist/', 'bench/results/'],
 });
 
 // IPv4 arithmetic and Curve25519 clamping are bit operations by nature.

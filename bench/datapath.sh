@@ -91,11 +91,12 @@ with_cpu() {
 
 # --- Setup --------------------------------------------------------------------------
 
-# The run directory lives under bench/results/ (git-ignored, this benchmark's
-# own), not in the shared .e2e-artifacts/, so nothing else can tidy it away mid-run.
+# The run directory is this benchmark's own (not an e2e run's), under /tmp so that
+# PostgreSQL and nginx, which run as other users, can traverse its parents; the
+# figures are copied to bench/results/ at the end.
 E2E_ID=${E2E_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
-E2E_RUN=${E2E_RUN:-$BENCH_DIR/results/run-$E2E_ID}
-mkdir -p "$E2E_ROOT/.e2e-artifacts" "$E2E_RUN"
+E2E_RUN=${E2E_RUN:-/tmp/wggw-bench-run-$E2E_ID}
+mkdir -p "$E2E_RUN"
 e2e_setup_run
 e2e_prerequisites
 if ! command -v iperf3 >/dev/null 2>&1; then

@@ -83,10 +83,13 @@ e2e_gone() {
 # directory ($E2E_RUN, kept on failure), and the cleanup trap.
 e2e_setup_run() {
   E2E_ID=${E2E_ID:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
-  E2E_RUN=${E2E_RUN:-$E2E_ROOT/.e2e-artifacts/run-$E2E_ID}
+  # Under /tmp, not in the checkout: PostgreSQL (user postgres) and nginx (uid 101) read
+  # files here and must be able to traverse every parent directory, and a checkout may
+  # live in a private (0700) directory, such as one made by mktemp -d.
+  E2E_RUN=${E2E_RUN:-${E2E_TMPDIR:-/tmp}/wggw-e2e-run-$E2E_ID}
   E2E_STATE="$E2E_RUN/state"
   mkdir -p "$E2E_STATE/pids" "$E2E_RUN/synth" "$E2E_RUN/clients" "$E2E_RUN/dns"
-  chmod 755 "$E2E_ROOT/.e2e-artifacts" "$E2E_RUN" "$E2E_RUN/dns"
+  chmod 755 "$E2E_RUN" "$E2E_RUN/dns"
   : >"$E2E_STATE/netns"
   NS_GW="e2e-$E2E_ID-gw"
   NS_CLUSTER="e2e-$E2E_ID-cluster"

@@ -11,7 +11,7 @@
 #
 #   --only REGEX  run the tests whose id or title matches (setup always runs)
 #   --list        list the tests and the breakage knobs, and exit
-#   --keep        keep the run directory (.e2e-artifacts/run-<id>) even on success
+#   --keep        keep the run directory (/tmp/wggw-e2e-run-<id>) even on success
 #
 # Environment:
 #   CI=true         a missing prerequisite fails the run (never skipped); the 3-minute budget is enforced
