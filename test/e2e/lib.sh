@@ -90,6 +90,9 @@ e2e_setup_run() {
   E2E_STATE="$E2E_RUN/state"
   mkdir -p "$E2E_STATE/pids" "$E2E_RUN/synth" "$E2E_RUN/clients" "$E2E_RUN/dns"
   chmod 755 "$E2E_RUN" "$E2E_RUN/dns"
+  # The echo servers run as nobody: they get their own copy of the tool, for the same reason.
+  cp "$E2E_DIR/tools/e2e-net.js" "$E2E_RUN/e2e-net.js" && chmod 644 "$E2E_RUN/e2e-net.js"
+  E2E_NET_TOOL="$E2E_RUN/e2e-net.js"
   : >"$E2E_STATE/netns"
   NS_GW="e2e-$E2E_ID-gw"
   NS_CLUSTER="e2e-$E2E_ID-cluster"
