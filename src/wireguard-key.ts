@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { checkKey, publicKeyOf } from './_keys';
+import { checkKey, isWireguardKey, publicKeyOf } from './_keys';
 
 /**
  * Where the gateway's WireGuard private key comes from.
@@ -68,7 +68,7 @@ class InlineKey extends WireguardKey {
   constructor(private readonly privateKey: string) {
     super();
     // Checked again with the construct path at bind time; derive lazily-safe here.
-    this.publicKey = typeof privateKey === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(privateKey) ? publicKeyOf(privateKey) : '';
+    this.publicKey = isWireguardKey(privateKey) ? publicKeyOf(privateKey) : '';
   }
 
   public _bind(scope: Construct, path: string, namespace: string) {
