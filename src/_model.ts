@@ -17,6 +17,16 @@ export const PATHS = {
   runDir: '/tmp/nginx',
 } as const;
 
+/**
+ * Where peer `index`'s preshared key is mounted: a directory of its own (one
+ * Secret volume each) and the key file inside it. The pod mounts it there and
+ * the init script reads it from there.
+ */
+export function presharedKeyMount(index: number): { readonly dir: string; readonly file: string } {
+  const dir = `${PATHS.pskDir}/${index}`;
+  return { dir, file: `${dir}/psk` };
+}
+
 /** File names inside the ConfigMap. */
 export const FILES = {
   nginxConf: 'nginx.conf',

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { RouteSpec } from './_model';
 import { checkIpv4Address, checkPort, networkContains } from './_net';
+import { wholeSeconds } from './_numbers';
 import type { WireguardGateway } from './wireguard-gateway';
 import type { WireguardPeer } from './wireguard-peer';
 
@@ -153,14 +154,4 @@ export abstract class GatewayRoute extends Construct {
    * @internal
    */
   public abstract _egressRule(): any;
-}
-
-/** A Duration as whole seconds (nginx takes whole seconds here), at least 1. */
-export function wholeSeconds(path: string, prop: string, d: Duration | undefined, dflt: number): number {
-  if (d === undefined) return dflt;
-  const ms = d.toMilliseconds();
-  if (!Number.isInteger(ms / 1000) || ms < 1000) {
-    throw invalid(path, prop, `${ms}ms`, 'must be a whole number of seconds, at least 1', 'use Duration.seconds(n) with a whole n >= 1');
-  }
-  return ms / 1000;
 }

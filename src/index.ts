@@ -1,4 +1,5 @@
 export * from './wireguard-gateway';
+export * from './gateway-service-options';
 export * from './wireguard-key';
 export * from './wireguard-peer';
 export * from './gateway-route';

@@ -1,17 +1,21 @@
-import { createHash } from 'crypto';
-import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
+import { ApiObject, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AddressRequest, planAddresses } from './_address-plan';
+import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
+import { buildNamespace } from './_build-namespace';
+import { GatewayNetworkPolicy } from './_build-network-policy';
+import { GatewayPod } from './_build-pod';
+import { buildService } from './_build-service';
 import { invalid } from './_errors';
+import { checkGateway } from './_gateway-checks';
+import { GatewayContents, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
-import { FILES, GatewaySpec, PATHS, PeerSpec, RouteSpec } from './_model';
-import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, networkContains, parseAnyCidr, parseEgressCidr, parseIpv4Cidr } from './_net';
-import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
-import { renderNginxConf, renderStartNginx } from './_render-nginx';
-import { renderInitScript, renderWgConf } from './_render-wireguard';
-import { GatewayRoute, wholeSeconds } from './gateway-route';
+import { FILES } from './_model';
+import { Ipv4Network, networkContains } from './_net';
+import { renderClientConfig } from './_render-client';
+import { GatewayRoute } from './gateway-route';
+import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
 import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
 import { WireguardKey } from './wireguard-key';
@@ -24,28 +28,6 @@ export const DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0
 
 /** The ConfigMap key of the connection information (JSON). */
 export const CONNECTION_INFO = FILES.connectionInfo;
-
-/** Kubernetes rejects a ConfigMap whose data is larger than 1 MiB. */
-const MAX_CONFIGMAP_BYTES = 1024 * 1024;
-
-/** The user id nginx-unprivileged runs as. */
-const NGINX_UID = 101;
-
-/** How the WireGuard Service is exposed. */
-export enum GatewayServiceType {
-  /** A cloud load balancer on UDP (the default). */
-  LOAD_BALANCER = 'LoadBalancer',
-  /** A port on every node. */
-  NODE_PORT = 'NodePort',
-}
-
-/** Where external traffic for the WireGuard Service goes. */
-export enum ExternalTrafficPolicy {
-  /** Any node may take traffic and forward it (source address is lost). */
-  CLUSTER = 'Cluster',
-  /** Only the node that runs the gateway takes traffic (source address kept). */
-  LOCAL = 'Local',
-}
 
 /** Props for `WireguardGateway`. */
 export interface WireguardGatewayProps {
@@ -276,7 +258,6 @@ export interface WireguardGatewayProps {
   readonly replicas?: number;
 }
 
-interface RegisteredRoute { route: GatewayRoute }
 
 /**
  * A WireGuard gateway: one pod whose init container brings up a WireGuard
@@ -323,236 +304,68 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   /** @internal */
   public readonly _network: Ipv4Network;
 
-  private readonly registeredRoutes: RegisteredRoute[] = [];
-  private readonly registeredPeers: WireguardPeer[] = [];
-  private readonly resolverAddresses: string[];
-  private readonly dnsValidSeconds: number;
-  private readonly resolverTimeoutSeconds: number;
-  private readonly ipv6: boolean;
-  private readonly workerProcesses: number;
-  private readonly maxSessionsPerWorker: number;
-  private readonly privilegedInit: boolean;
-  private readonly dnsRule: any;
-  private readonly initContainer: kplus.Container;
-  /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
-  private readonly pskVolumes = new Construct(this, 'PresharedKeys');
-  private lastSysctls?: string;
-  /** The lowest listenPort of any route, or 1024 (no sysctl needed) without routes. */
-  private lowestListenPort = 1024;
-  private readonly cache = new Map<string, unknown>();
+  /** The routes and peers, and everything rendered from them. */
+  private readonly contents: GatewayContents;
+  private readonly pod: GatewayPod;
 
   constructor(scope: Construct, id: string, props: WireguardGatewayProps) {
     checkChildId(scope, id, 'gateway');
     super(scope, id);
-    const path = this.node.path;
 
-    this.namespace = checkDnsLabel(path, 'namespace', props.namespace ?? Chart.of(this).namespace ?? 'default',
-      'use a Kubernetes namespace name, for example "wireguard"');
-    this._network = parseIpv4Cidr(path, 'serviceNetwork', props.serviceNetwork ?? '10.99.0.0/24');
-    if (this._network.prefix < 16) {
-      throw invalid(path, 'serviceNetwork', props.serviceNetwork, 'must be /16 or smaller: it only holds one address per service',
-        'pick a small network such as "10.99.0.0/24"');
-    }
-    for (const end of [this._network.base, this._network.base + 2 ** (32 - this._network.prefix) - 1]) {
-      checkUnicastIpv4(path, 'serviceNetwork', props.serviceNetwork ?? this._network.cidr, end,
-        `pick a private network such as "10.99.0.0/24" (${intToIpv4(end)} is not an ordinary unicast address)`);
-    }
-    this.serviceNetwork = this._network.cidr;
-    this.listenPort = checkPort(path, 'listenPort', props.listenPort ?? 51820, 'pick a UDP port, usually 51820');
-    this.mtu = props.mtu ?? 1420;
-    if (!Number.isInteger(this.mtu) || this.mtu < 1280 || this.mtu > 9000) {
-      throw invalid(path, 'mtu', props.mtu, 'must be an integer from 1280 to 9000', 'use 1420 (the WireGuard default), or lower it by 80 below your path MTU');
-    }
-    if (props.endpoint !== undefined && !isIpv4(props.endpoint) && !isIpv6(props.endpoint)) {
-      checkDnsName(path, 'endpoint', props.endpoint, 'give the load balancer\'s hostname or IP address, without a port');
-    }
-    this.endpoint = props.endpoint;
-    this.clusterDomain = checkDnsName(path, 'clusterDomain', props.clusterDomain ?? 'cluster.local', 'use your cluster\'s DNS domain, usually "cluster.local"');
+    // Props that reach the rendered files, validated.
+    const settings = gatewaySettings(this, props);
+    this.namespace = settings.namespace;
+    this._network = settings.network;
+    this.serviceNetwork = settings.network.cidr;
+    this.listenPort = settings.listenPort;
+    this.mtu = settings.mtu;
+    this.endpoint = settings.endpoint;
+    this.clusterDomain = settings.clusterDomain;
     this.targetNamespacePolicies = props.targetNamespacePolicies ?? false;
-    this.privilegedInit = props.privilegedInit ?? true;
-    this.ipv6 = props.ipv6 ?? false;
-    this.resolverAddresses = (props.resolverAddresses ?? []).map((a, i) => {
-      if (!isIpv4(a) && !isIpv6(a)) {
-        throw invalid(path, `resolverAddresses[${i}]`, a, 'must be an IPv4 or IPv6 address', 'give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf');
-      }
-      return a;
-    });
-    this.dnsValidSeconds = wholeSeconds(path, 'dnsCacheValidity', props.dnsCacheValidity, 5);
-    this.resolverTimeoutSeconds = wholeSeconds(path, 'resolverTimeout', props.resolverTimeout, 2);
-    this.workerProcesses = props.workerProcesses ?? 2;
-    if (!Number.isInteger(this.workerProcesses) || this.workerProcesses < 1 || this.workerProcesses > 64) {
-      throw invalid(path, 'workerProcesses', props.workerProcesses, 'must be an integer from 1 to 64', 'use 1 or 2; the pod rarely needs more');
-    }
-    this.maxSessionsPerWorker = props.maxSessionsPerWorker ?? 4096;
-    if (!Number.isInteger(this.maxSessionsPerWorker) || this.maxSessionsPerWorker < 1 || this.maxSessionsPerWorker > 262144) {
-      throw invalid(path, 'maxSessionsPerWorker', props.maxSessionsPerWorker, 'must be an integer from 1 to 262144', 'use the number of simultaneous sessions you expect, e.g. 4096');
-    }
-    const serviceType = props.serviceType ?? GatewayServiceType.LOAD_BALANCER;
-    if (props.loadBalancerSourceRanges !== undefined && serviceType !== GatewayServiceType.LOAD_BALANCER) {
-      throw invalid(path, 'loadBalancerSourceRanges', props.loadBalancerSourceRanges, `they only apply to serviceType LOAD_BALANCER, not ${serviceType}`,
-        'drop loadBalancerSourceRanges, or use GatewayServiceType.LOAD_BALANCER');
-    }
-    const sourceRanges = props.loadBalancerSourceRanges?.map((c, i) => parseAnyCidr(path, `loadBalancerSourceRanges[${i}]`, c));
-    if (props.nodePort !== undefined && (!Number.isInteger(props.nodePort) || props.nodePort < 1 || props.nodePort > 65535)) {
-      throw invalid(path, 'nodePort', props.nodePort, 'must be an integer from 1 to 65535, inside the cluster\'s node port range (usually 30000-32767)', 'pick a free node port such as 31820, or omit it');
-    }
-
     this.podLabels = {
       'app.kubernetes.io/name': 'wireguard-gateway',
       'app.kubernetes.io/instance': Names.toLabelValue(this),
     };
     const metadata = { namespace: this.namespace, labels: { ...this.podLabels } };
-    const replicas = props.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 10) {
-      throw invalid(path, 'replicas', props.replicas, 'must be an integer from 1 to 10', 'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
-    }
 
-    if (props.defineNamespace) {
-      this.namespaceObject = new kplus.Namespace(this, 'Namespace', {
-        metadata: {
-          name: this.namespace,
-          labels: {
-            // The init container is privileged (or has NET_ADMIN): outside "baseline".
-            'pod-security.kubernetes.io/enforce': 'privileged',
-            'pod-security.kubernetes.io/enforce-version': 'latest',
-          },
-        },
-      });
-      // A Namespace is cluster-scoped: drop the namespace the chart gives every object.
-      ApiObject.of(this.namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-    }
-
-    const key = props.privateKey._bind(this, path, this.namespace);
+    // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy.
+    this.namespaceObject = props.defineNamespace ? buildNamespace(this, this.namespace) : undefined;
+    const key = props.privateKey._bind(this, this.node.path, this.namespace);
     this.privateKeySecret = key.secret;
     this.publicKey = props.privateKey.publicKey;
-
-    // --- ConfigMap: everything rendered, nothing secret. -------------------
-    this.configMap = new kplus.ConfigMap(this, 'Config', { metadata });
-    const renders: Array<[string, () => string]> = [
-      [FILES.nginxConf, () => this.rendered()[FILES.nginxConf]],
-      [FILES.startNginx, () => this.rendered()[FILES.startNginx]],
-      [FILES.initScript, () => this.rendered()[FILES.initScript]],
-      [FILES.wgConf, () => this.rendered()[FILES.wgConf]],
-      [CONNECTION_INFO, () => this.rendered()[CONNECTION_INFO]],
-    ];
-    for (const [file, render] of renders) {
-      this.configMap.addData(file, Lazy.any({ produce: render }) as unknown as string);
-    }
-
-    // --- Deployment ----------------------------------------------------------
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
+    this.contents = new GatewayContents(settings, this.publicKey);
+    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered());
+    this.pod = new GatewayPod(this, props, {
       metadata,
-      replicas,
-      // One pod holds the interface and the key; never two at once.
-      strategy: kplus.DeploymentStrategy.recreate(),
-      automountServiceAccountToken: false,
-      select: false,
-      podMetadata: { labels: { ...this.podLabels } },
-      // No fsGroup: it would OR group-read into the key file's 0400 mode, and nothing needs it
-      // (the emptyDir is world-writable, ConfigMap files are world-readable).
-      securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID },
+      podLabels: this.podLabels,
+      initImage: props.initImage ?? DEFAULT_INIT_IMAGE,
+      nginxImage: props.nginxImage ?? DEFAULT_NGINX_IMAGE,
+      privilegedInit: settings.privilegedInit,
+      listenPort: this.listenPort,
+      configMap: this.configMap,
+      privateKey: key,
+      configChecksum: () => configChecksum(this.contents.rendered()),
     });
-    this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    this.deployment.podMetadata.addAnnotation('wireguard-gateway.cdk8s.io/config-checksum',
-      Lazy.any({ produce: () => this.configChecksum() }) as unknown as string);
-
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' });
-    const keyVolume = kplus.Volume.fromSecret(this, 'KeyVolume', this.privateKeySecret, {
-      name: 'private-key',
-      defaultMode: 0o400,
-      items: { [key.key]: { path: PATHS.keyFile } },
+    this.deployment = this.pod.deployment;
+    this.service = buildService(this, props, { metadata, selector: this.deployment, listenPort: this.listenPort });
+    const policy = new GatewayNetworkPolicy(this, props, {
+      metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
     });
-    const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
-
-    // The one place the library relaxes cdk8s-plus's secure defaults: creating
-    // a WireGuard interface and setting sysctls in the pod's netns needs root
-    // with NET_ADMIN, or privileged. The container is short-lived and exits.
-    this.initContainer = this.deployment.addInitContainer({
-      name: 'wireguard-init',
-      image: props.initImage ?? DEFAULT_INIT_IMAGE,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['/bin/sh', `${PATHS.configDir}/${FILES.initScript}`],
-      securityContext: this.privilegedInit
-        ? { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true }
-        : {
-          ensureNonRoot: false,
-          user: 0,
-          group: 0,
-          privileged: false,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: [capability('ALL')], add: [capability('NET_ADMIN')] },
-        },
-      resources: props.initResources ?? {
-        cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
-        memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
-      },
-      volumeMounts: [
-        { path: PATHS.configDir, volume: configVolume, readOnly: true },
-        { path: PATHS.keyDir, volume: keyVolume, readOnly: true },
-      ],
-    });
-
-    this.deployment.addContainer({
-      name: 'nginx',
-      image: props.nginxImage ?? DEFAULT_NGINX_IMAGE,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['/bin/sh', `${PATHS.configDir}/${FILES.startNginx}`],
-      securityContext: {
-        ensureNonRoot: true,
-        user: NGINX_UID,
-        group: NGINX_UID,
-        privileged: false,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: [capability('ALL')] },
-      },
-      resources: props.nginxResources ?? {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-        memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
-      },
-      ports: [{ number: this.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' }],
-      volumeMounts: [
-        { path: PATHS.configDir, volume: configVolume, readOnly: true },
-        { path: PATHS.runDir, volume: tmpVolume },
-      ],
-    });
-
-    const podPatches = [
-      // Pod Security "restricted" for nginx; a privileged container ignores it.
-      JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
-    ];
-    ApiObject.of(this.deployment).addJsonPatch(...podPatches);
-    this.updateSysctls();
-
-    // --- Service -------------------------------------------------------------
-    this.service = new kplus.Service(this, 'Service', {
-      metadata: { ...metadata, annotations: props.serviceAnnotations },
-      type: serviceType === GatewayServiceType.NODE_PORT ? kplus.ServiceType.NODE_PORT : kplus.ServiceType.LOAD_BALANCER,
-      selector: this.deployment,
-      ports: [{ name: 'wireguard', port: this.listenPort, targetPort: this.listenPort, protocol: kplus.Protocol.UDP, nodePort: props.nodePort }],
-      loadBalancerSourceRanges: sourceRanges,
-    });
-    ApiObject.of(this.service).addJsonPatch(
-      JsonPatch.add('/spec/externalTrafficPolicy', props.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER),
-      // A peer's WireGuard session lives in one pod: keep each client on it.
-      JsonPatch.add('/spec/sessionAffinity', 'ClientIP'),
-    );
-
-    // --- NetworkPolicy -------------------------------------------------------
-    this.dnsRule = this.renderDnsRule(path, props);
-    this.networkPolicy = new ApiObject(this, 'NetworkPolicy', {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata,
-      spec: Lazy.any({ produce: () => this.policySpec() }),
-    });
+    this.networkPolicy = policy.apiObject;
 
     for (const p of props.peers ?? []) {
       this.addPeer(p.name, p);
     }
 
-    this.node.addValidation({ validate: () => this.validateGateway() });
+    this.node.addValidation({
+      validate: () => checkGateway({
+        settings,
+        contents: this.contents,
+        publicKey: this.publicKey,
+        egressIpv4Cidrs: () => policy.egressIpv4Cidrs(),
+        configMapBytes: () => configMapBytes(this.contents.rendered()),
+      }),
+    });
   }
 
   // --- Public API ------------------------------------------------------------
@@ -579,7 +392,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
    */
   public clientConfig(peer: WireguardPeer, options: ClientConfigOptions = {}): string {
     const path = this.node.path;
-    if (!this.peerSet().has(peer)) {
+    if (!this.contents.hasPeer(peer)) {
       throw invalid(path, 'peer', peer.node.path, 'it is not a peer of this gateway', 'pass a peer returned by this gateway\'s addPeer');
     }
     if (this.endpoint === undefined) {
@@ -607,14 +420,14 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       endpoint: this.endpoint,
       listenPort: this.listenPort,
       mtu: this.mtu,
-      allowedAddresses: this.addressesFor(peer),
+      allowedAddresses: this.contents.addressesFor(peer),
       persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
     });
   }
 
   /** The routes as hosts-file lines: `<address> <route name>`. */
   public hostsFile(): string {
-    return renderHostsFile(this.routeSpecs());
+    return this.contents.hostsFile();
   }
 
   /**
@@ -623,39 +436,17 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
    * addresses it may reach. Also in the ConfigMap as `connection-info.json`.
    */
   public connectionInfo(): string {
-    return this.memo('connectionInfo', () => this.renderConnectionInfo());
-  }
-
-  private renderConnectionInfo(): string {
-    const routes = this.routeSpecs();
-    return JSON.stringify({
-      gateway: this.node.path,
-      endpoint: this.endpoint ?? null,
-      listenPort: this.listenPort,
-      mtu: this.mtu,
-      publicKey: this.publicKey,
-      serviceNetwork: this.serviceNetwork,
-      routes: connectionEntries(routes),
-      peers: [...this.registeredPeers]
-        .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
-        .map((p) => ({
-          name: p.node.id,
-          address: p.address,
-          publicKey: p.publicKey,
-          persistentKeepalive: p.persistentKeepaliveSeconds,
-          presharedKey: p._presharedKey !== undefined,
-        })),
-    }, null, 2) + '\n';
+    return this.contents.connectionInfo();
   }
 
   /** The routes of this gateway, in definition order. */
   public get routes(): GatewayRoute[] {
-    return this.registeredRoutes.map((r) => r.route);
+    return this.contents.routes;
   }
 
   /** The peers of this gateway, in definition order. */
   public get peers(): WireguardPeer[] {
-    return [...this.registeredPeers];
+    return this.contents.peers;
   }
 
   /** @see kplus.INetworkPolicyPeer */
@@ -668,30 +459,19 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     return this.deployment.toPodSelector();
   }
 
-  // --- Internal ----------------------------------------------------------------
+  // --- Internal: called by routes and peers as they are defined ----------------
 
   /** @internal */
   public _registerRoute(route: GatewayRoute) {
-    this.registeredRoutes.push({ route });
-    // Kept as routes arrive: recomputing it over all routes per route was O(routes²).
-    this.lowestListenPort = Math.min(this.lowestListenPort, route.listenPort);
-    this.cache.clear();
-    this.updateSysctls();
+    this.contents.addRoute(route);
+    this.pod.addListenPort(route.listenPort);
   }
 
   /** @internal */
   public _registerPeer(peer: WireguardPeer) {
-    this.registeredPeers.push(peer);
-    this.cache.clear();
+    const index = this.contents.addPeer(peer);
     if (peer._presharedKey !== undefined) {
-      // Peer i's key file is <pskDir>/<i>/psk, as peerSpecs() tells the init script.
-      const i = this.registeredPeers.length - 1;
-      const vol = kplus.Volume.fromSecret(this.pskVolumes, `${i}`, peer._presharedKey.secret, {
-        name: `psk-${i}`,
-        defaultMode: 0o400,
-        items: { [peer._presharedKey.key]: { path: 'psk' } },
-      });
-      this.initContainer.mount(`${PATHS.pskDir}/${i}`, vol, { readOnly: true });
+      this.pod.addPresharedKey(index, peer._presharedKey);
     }
   }
 
@@ -702,242 +482,6 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _addressOf(route: GatewayRoute): string {
-    const index = this.memo('routeIndex', () => new Map(this.registeredRoutes.map(({ route: r }, i) => [r, i])));
-    return this.plan().addresses[index.get(route)!];
+    return this.contents.addressOf(route);
   }
-
-  /**
-   * Everything derived from the routes and peers is computed once per state:
-   * routes and peers only grow, and each registration clears the cache.
-   */
-  private memo<T>(key: string, compute: () => T): T {
-    if (!this.cache.has(key)) this.cache.set(key, compute());
-    return this.cache.get(key) as T;
-  }
-
-  private peerSet(): Set<WireguardPeer> {
-    return this.memo('peerSet', () => new Set(this.registeredPeers));
-  }
-
-  private plan() {
-    return this.memo('plan', () => {
-      const requests: AddressRequest[] = this.registeredRoutes.map(({ route }) => ({ path: route.node.path, address: route._explicitAddress }));
-      return planAddresses(this._network, requests);
-    });
-  }
-
-  private routeSpecs(): RouteSpec[] {
-    return this.memo('routeSpecs', () => {
-      const { addresses } = this.plan();
-      return this.registeredRoutes.map(({ route }, i) => route._spec(addresses[i]));
-    });
-  }
-
-  /** The rendered ConfigMap files. */
-  private rendered(): Record<string, string> {
-    return this.memo('rendered', () => {
-      const spec = this.spec();
-      return {
-        [FILES.nginxConf]: renderNginxConf(spec),
-        [FILES.startNginx]: renderStartNginx(spec),
-        [FILES.initScript]: renderInitScript(spec),
-        [FILES.wgConf]: renderWgConf(spec),
-        [CONNECTION_INFO]: this.connectionInfo(),
-      };
-    });
-  }
-
-  private peerSpecs(): PeerSpec[] {
-    return this.registeredPeers.map((p, i) => ({
-      name: p.node.id,
-      path: p.node.path,
-      publicKey: p.publicKey,
-      address: p.address,
-      presharedKeyFile: p._presharedKey !== undefined ? `${PATHS.pskDir}/${i}/psk` : undefined,
-    }));
-  }
-
-  /** The service addresses a peer may reach: those with a route that allows it. */
-  private addressesFor(peer: WireguardPeer): string[] {
-    return this.memo('reachable', () => reachableAddresses(connectionEntries(this.routeSpecs())))(peer.address);
-  }
-
-  private spec(): GatewaySpec {
-    return this.memo('spec', () => this.computeSpec());
-  }
-
-  private computeSpec(): GatewaySpec {
-    const routes = this.routeSpecs();
-    return {
-      path: this.node.path,
-      interfaceName: 'wg0',
-      listenPort: this.listenPort,
-      mtu: this.mtu,
-      serviceNetwork: this.serviceNetwork,
-      resolver: {
-        addresses: this.resolverAddresses,
-        validSeconds: this.dnsValidSeconds,
-        timeoutSeconds: this.resolverTimeoutSeconds,
-        ipv6: this.ipv6,
-      },
-      workerProcesses: this.workerProcesses,
-      // Two connections per session, plus one per listener, plus headroom.
-      workerConnections: this.maxSessionsPerWorker * 2 + routes.length + 64,
-      initSetsSysctls: this.privilegedInit,
-      routes,
-      peers: this.peerSpecs(),
-    };
-  }
-
-  private configChecksum(): string {
-    const h = createHash('sha256');
-    for (const [file, text] of Object.entries(this.rendered()).sort(([a], [b]) => (a < b ? -1 : 1))) {
-      h.update(file).update('\0').update(text).update('\0');
-    }
-    return h.digest('hex');
-  }
-
-  /**
-   * Sets the pod's sysctls from what is known now. A patch, not a Lazy: the
-   * typed Deployment serializer runs after patches and cannot take a Lazy
-   * there. A later "add" to the same path replaces the earlier value.
-   */
-  private updateSysctls() {
-    const sysctls = this.podSysctls();
-    const key = JSON.stringify(sysctls);
-    if (key === this.lastSysctls) return;
-    this.lastSysctls = key;
-    if (sysctls.length > 0) {
-      ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/sysctls', sysctls));
-    }
-  }
-
-  private podSysctls(): Array<{ name: string; value: string }> {
-    const sysctls: Array<{ name: string; value: string }> = [];
-    const lowest = this.lowestListenPort;
-    if (lowest < 1024) {
-      // nginx runs as non-root; a "safe", namespaced sysctl lets it bind low ports.
-      sysctls.push({ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) });
-    }
-    if (!this.privilegedInit) {
-      // Unsafe sysctl: the kubelet must allow it (--allowed-unsafe-sysctls).
-      sysctls.push({ name: 'net.ipv4.ip_forward', value: '0' });
-    }
-    return sysctls;
-  }
-
-  private renderDnsRule(path: string, props: WireguardGatewayProps): any {
-    const ns = checkDnsLabel(path, 'dnsNamespace', props.dnsNamespace ?? 'kube-system', 'use the namespace of your cluster DNS, usually "kube-system"');
-    const labels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
-    const cidrs = (props.dnsCidrs ?? []).map((c, i) => parseEgressCidr(path, `dnsCidrs[${i}]`, c));
-    return {
-      to: [
-        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: labels } },
-        ...cidrs.map((cidr) => ({ ipBlock: { cidr } })),
-      ],
-      ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
-    };
-  }
-
-  private policySpec(): any {
-    // One rule per distinct destination; sorted so the output never depends on definition order.
-    const seen = new Map<string, any>();
-    for (const { route } of this.registeredRoutes) {
-      const rule = route._egressRule();
-      seen.set(JSON.stringify(rule), rule);
-    }
-    const routeRules = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
-    return {
-      podSelector: { matchLabels: this.podLabels },
-      policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ ports: [{ protocol: 'UDP', port: this.listenPort }] }],
-      egress: [this.dnsRule, ...routeRules],
-    };
-  }
-
-  private validateGateway(): string[] {
-    const errors: string[] = [];
-    const path = this.node.path;
-    if (this.registeredRoutes.length === 0) {
-      errors.push(`${path}: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)`);
-      return errors;
-    }
-    const plan = this.plan();
-    errors.push(...plan.errors);
-    if (plan.errors.length > 0) return errors;
-    const used = new Map<string, GatewayRoute>();
-    this.registeredRoutes.forEach(({ route }, i) => {
-      const key = `${plan.addresses[i]}:${route.listenPort}`;
-      const other = used.get(key);
-      if (other !== undefined) {
-        errors.push(`${route.node.path}: invalid listenPort ${route.listenPort}: ${key} is already used by ${other.node.path}. Fix: give one of them another listenPort, or another address`);
-      } else {
-        used.set(key, route);
-      }
-      for (const peer of route._allowPeers() ?? []) {
-        if (!this.peerSet().has(peer)) {
-          errors.push(`${route.node.path}: invalid allowPeers entry ${JSON.stringify(peer.node.path)}: it is not a peer of ${path}. Fix: add the peer with this gateway's addPeer, or remove it from allowPeers`);
-        }
-      }
-    });
-    // A route's name is its key in the connection map and its host name in the
-    // hosts file (case-insensitive): two routes may not share one.
-    const byName = new Map<string, GatewayRoute>();
-    for (const { route } of this.registeredRoutes) {
-      const other = byName.get(route.node.id.toLowerCase());
-      if (other !== undefined) {
-        errors.push(`${route.node.path}: invalid route name ${JSON.stringify(route.node.id)}: route ${other.node.path} has the same name (names are case-insensitive). Fix: give every route of the gateway its own id`);
-      } else {
-        byName.set(route.node.id.toLowerCase(), route);
-      }
-    }
-    // The pod routes each peer's /32 into the tunnel: a peer address that is
-    // also a resolver or a /32 egress destination would hand that traffic to the peer.
-    // A Set: one lookup per peer, not a scan of every route's CIDRs (O(peers × routes)).
-    const egressCidrs = new Set([this.dnsRule, ...this.registeredRoutes.map(({ route }) => route._egressRule())]
-      .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
-      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':')));
-    const byAddress = new Map<string, WireguardPeer>();
-    const byKey = new Map<string, WireguardPeer>();
-    for (const p of this.registeredPeers) {
-      if (this.resolverAddresses.includes(p.address)) {
-        errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is one of the gateway's resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to`);
-      }
-      if (egressCidrs.has(`${p.address}/32`)) {
-        errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is the egress destination ${p.address}/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to`);
-      }
-      const a = byAddress.get(p.address);
-      if (a !== undefined) {
-        errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is already the address of peer ${a.node.path}. Fix: give every peer its own tunnel address`);
-      } else {
-        byAddress.set(p.address, p);
-      }
-      const k = byKey.get(p.publicKey);
-      if (k !== undefined) {
-        errors.push(`${p.node.path}: invalid publicKey ${JSON.stringify(p.publicKey)}: it is already the key of peer ${k.node.path}. Fix: every peer needs its own key pair (wg genkey)`);
-      } else {
-        byKey.set(p.publicKey, p);
-      }
-      if (p.publicKey === this.publicKey) {
-        errors.push(`${p.node.path}: invalid publicKey ${JSON.stringify(p.publicKey)}: it is the gateway's own public key. Fix: give the peer its own key pair (wg genkey)`);
-      }
-    }
-    if (errors.length === 0) {
-      const bytes = Object.entries(this.rendered()).reduce((n, [file, text]) => n + Buffer.byteLength(file) + Buffer.byteLength(text), 0);
-      if (bytes > MAX_CONFIGMAP_BYTES) {
-        errors.push(`${path}: the rendered configuration is ${bytes} bytes (${this.registeredRoutes.length} routes, ${this.registeredPeers.length} peers), `
-          + `but a ConfigMap holds at most ${MAX_CONFIGMAP_BYTES} bytes (1 MiB), so the API server would reject it. `
-          + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)');
-      }
-    }
-    return errors;
-  }
-}
-
-/**
- * A capability as Kubernetes spells it. cdk8s-plus-27's enum writes
- * "CAP_NET_ADMIN" and has no "ALL"; the kubelet wants "NET_ADMIN" and "ALL".
- */
-function capability(name: 'ALL' | 'NET_ADMIN'): kplus.Capability {
-  return name as unknown as kplus.Capability;
 }

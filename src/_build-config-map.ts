@@ -1,0 +1,35 @@
+/**
+ * The gateway's ConfigMap: every rendered file (nginx.conf, the scripts,
+ * wg0.conf, connection-info.json), nothing secret. The files are rendered
+ * lazily, at synth, so routes and peers added later are in them.
+ */
+import { createHash } from 'crypto';
+import { ApiObjectMetadata, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { FILES } from './_model';
+
+/** The files in the order they appear in the ConfigMap. */
+const ORDER = [FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.wgConf, FILES.connectionInfo];
+
+export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, rendered: () => Record<string, string>): kplus.ConfigMap {
+  const configMap = new kplus.ConfigMap(scope, 'Config', { metadata });
+  for (const file of ORDER) {
+    configMap.addData(file, Lazy.any({ produce: () => rendered()[file] }) as unknown as string);
+  }
+  return configMap;
+}
+
+/** A checksum over every file: name and text, in name order. */
+export function configChecksum(rendered: Record<string, string>): string {
+  const h = createHash('sha256');
+  for (const [file, text] of Object.entries(rendered).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(file).update('\0').update(text).update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** The ConfigMap's size as the API server counts it (keys and values). */
+export function configMapBytes(rendered: Record<string, string>): number {
+  return Object.entries(rendered).reduce((n, [file, text]) => n + Buffer.byteLength(file) + Buffer.byteLength(text), 0);
+}

@@ -1,0 +1,80 @@
+/**
+ * The NetworkPolicy around the gateway pod, both ways: ingress on WireGuard's
+ * UDP port only; egress to the cluster DNS and to each route's target on its
+ * port, nothing else. The route rules are rendered at synth, so routes added
+ * later are in it.
+ */
+import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { checkDnsLabel, parseEgressCidr } from './_net';
+import type { GatewayRoute } from './gateway-route';
+
+/** The gateway props the policy reads (a subset of WireguardGatewayProps). */
+export interface NetworkPolicyProps {
+  readonly dnsNamespace?: string;
+  readonly dnsPodLabels?: { [key: string]: string };
+  readonly dnsCidrs?: string[];
+}
+
+export interface NetworkPolicyInputs {
+  readonly metadata: ApiObjectMetadata;
+  readonly podLabels: { [key: string]: string };
+  readonly listenPort: number;
+  /** The gateway's routes, read at synth. */
+  readonly routes: () => GatewayRoute[];
+}
+
+export class GatewayNetworkPolicy {
+  public readonly apiObject: ApiObject;
+  private readonly dnsRule: any;
+
+  constructor(scope: Construct, props: NetworkPolicyProps, private readonly inputs: NetworkPolicyInputs) {
+    this.dnsRule = dnsRule(scope.node.path, props);
+    this.apiObject = new ApiObject(scope, 'NetworkPolicy', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: inputs.metadata,
+      spec: Lazy.any({ produce: () => this.spec() }),
+    });
+  }
+
+  /**
+   * The IPv4 CIDRs the pod may reach (DNS and route targets), as written in
+   * the policy. A peer's /32 must not be one of them.
+   */
+  public egressIpv4Cidrs(): Set<string> {
+    return new Set([this.dnsRule, ...this.inputs.routes().map((route) => route._egressRule())]
+      .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
+      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':')));
+  }
+
+  private spec(): any {
+    // One rule per distinct destination; sorted so the output never depends on definition order.
+    const seen = new Map<string, any>();
+    for (const route of this.inputs.routes()) {
+      const rule = route._egressRule();
+      seen.set(JSON.stringify(rule), rule);
+    }
+    const routeRules = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+    return {
+      podSelector: { matchLabels: this.inputs.podLabels },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ ports: [{ protocol: 'UDP', port: this.inputs.listenPort }] }],
+      egress: [this.dnsRule, ...routeRules],
+    };
+  }
+}
+
+/** The egress rule to the cluster DNS (and `dnsCidrs`) on port 53, UDP and TCP. */
+function dnsRule(path: string, props: NetworkPolicyProps): any {
+  const ns = checkDnsLabel(path, 'dnsNamespace', props.dnsNamespace ?? 'kube-system', 'use the namespace of your cluster DNS, usually "kube-system"');
+  const labels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
+  const cidrs = (props.dnsCidrs ?? []).map((c, i) => parseEgressCidr(path, `dnsCidrs[${i}]`, c));
+  return {
+    to: [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: labels } },
+      ...cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+    ],
+    ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The gateway's Deployment: the pod, its two containers (the WireGuard init
+ * container and nginx), their security contexts and resources, the volumes and
+ * their mounts (the ConfigMap, the private key, each peer's preshared key, an
+ * emptyDir), and the pod's sysctls.
+ */
+import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { FILES, PATHS, presharedKeyMount } from './_model';
+import { integerIn } from './_numbers';
+
+/** The user id nginx-unprivileged runs as. */
+const NGINX_UID = 101;
+
+/** The gateway props the pod reads (a subset of WireguardGatewayProps). */
+export interface PodProps {
+  readonly replicas?: number;
+  readonly nginxResources?: kplus.ContainerResources;
+  readonly initResources?: kplus.ContainerResources;
+}
+
+export interface PodInputs {
+  readonly metadata: ApiObjectMetadata;
+  readonly podLabels: { [key: string]: string };
+  readonly initImage: string;
+  readonly nginxImage: string;
+  /** Privileged init container (writes /proc/sys), or NET_ADMIN and a pod sysctl. */
+  readonly privilegedInit: boolean;
+  readonly listenPort: number;
+  readonly configMap: kplus.ConfigMap;
+  /** The Secret and the key inside it that hold the server's private key. */
+  readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
+  /** The checksum of the rendered configuration, read at synth. */
+  readonly configChecksum: () => string;
+}
+
+export class GatewayPod {
+  public readonly deployment: kplus.Deployment;
+  private readonly initContainer: kplus.Container;
+  /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
+  private readonly pskVolumes: Construct;
+  private readonly privilegedInit: boolean;
+  /** The lowest TCP port nginx listens on, or 1024 (no sysctl needed) without routes. */
+  private lowestListenPort = 1024;
+  private lastSysctls?: string;
+
+  constructor(scope: Construct, props: PodProps, inputs: PodInputs) {
+    const path = scope.node.path;
+    this.privilegedInit = inputs.privilegedInit;
+    this.pskVolumes = new Construct(scope, 'PresharedKeys');
+    const replicas = integerIn(path, 'replicas', props.replicas, 1, 1, 10,
+      'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
+
+    this.deployment = new kplus.Deployment(scope, 'Deployment', {
+      metadata: inputs.metadata,
+      replicas,
+      // One pod holds the interface and the key; never two at once.
+      strategy: kplus.DeploymentStrategy.recreate(),
+      automountServiceAccountToken: false,
+      select: false,
+      podMetadata: { labels: { ...inputs.podLabels } },
+      // No fsGroup: it would OR group-read into the key file's 0400 mode, and nothing needs it
+      // (the emptyDir is world-writable, ConfigMap files are world-readable).
+      securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID },
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels: inputs.podLabels }));
+    this.deployment.podMetadata.addAnnotation('wireguard-gateway.cdk8s.io/config-checksum',
+      Lazy.any({ produce: inputs.configChecksum }) as unknown as string);
+
+    const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', inputs.configMap, { name: 'config' });
+    const keyVolume = kplus.Volume.fromSecret(scope, 'KeyVolume', inputs.privateKey.secret, {
+      name: 'private-key',
+      defaultMode: 0o400,
+      items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
+    });
+    const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
+
+    this.initContainer = this.deployment.addInitContainer({
+      name: 'wireguard-init',
+      image: inputs.initImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['/bin/sh', `${PATHS.configDir}/${FILES.initScript}`],
+      securityContext: initSecurityContext(this.privilegedInit),
+      resources: props.initResources ?? {
+        cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
+        memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
+      },
+      volumeMounts: [
+        { path: PATHS.configDir, volume: configVolume, readOnly: true },
+        { path: PATHS.keyDir, volume: keyVolume, readOnly: true },
+      ],
+    });
+
+    this.deployment.addContainer({
+      name: 'nginx',
+      image: inputs.nginxImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['/bin/sh', `${PATHS.configDir}/${FILES.startNginx}`],
+      securityContext: {
+        ensureNonRoot: true,
+        user: NGINX_UID,
+        group: NGINX_UID,
+        privileged: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: [capability('ALL')] },
+      },
+      resources: props.nginxResources ?? {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+        memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+      },
+      ports: [{ number: inputs.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' }],
+      volumeMounts: [
+        { path: PATHS.configDir, volume: configVolume, readOnly: true },
+        { path: PATHS.runDir, volume: tmpVolume },
+      ],
+    });
+
+    // Pod Security "restricted" for nginx; a privileged container ignores it.
+    ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+    this.updateSysctls();
+  }
+
+  /** A route listens on this TCP port: ports below 1024 need a pod sysctl for non-root nginx. */
+  public addListenPort(port: number): void {
+    this.lowestListenPort = Math.min(this.lowestListenPort, port);
+    this.updateSysctls();
+  }
+
+  /** Mounts peer `index`'s preshared key, read-only and 0400, into the init container only. */
+  public addPresharedKey(index: number, psk: { readonly secret: kplus.ISecret; readonly key: string }): void {
+    const vol = kplus.Volume.fromSecret(this.pskVolumes, `${index}`, psk.secret, {
+      name: `psk-${index}`,
+      defaultMode: 0o400,
+      items: { [psk.key]: { path: 'psk' } },
+    });
+    this.initContainer.mount(presharedKeyMount(index).dir, vol, { readOnly: true });
+  }
+
+  /**
+   * Sets the pod's sysctls from what is known now. A patch, not a Lazy: the
+   * typed Deployment serializer runs after patches and cannot take a Lazy
+   * there. A later "add" to the same path replaces the earlier value.
+   */
+  private updateSysctls() {
+    const sysctls: Array<{ name: string; value: string }> = [];
+    if (this.lowestListenPort < 1024) {
+      // nginx runs as non-root; a "safe", namespaced sysctl lets it bind low ports.
+      sysctls.push({ name: 'net.ipv4.ip_unprivileged_port_start', value: String(this.lowestListenPort) });
+    }
+    if (!this.privilegedInit) {
+      // Unsafe sysctl: the kubelet must allow it (--allowed-unsafe-sysctls).
+      sysctls.push({ name: 'net.ipv4.ip_forward', value: '0' });
+    }
+    const key = JSON.stringify(sysctls);
+    if (key === this.lastSysctls) return;
+    this.lastSysctls = key;
+    if (sysctls.length > 0) {
+      ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/sysctls', sysctls));
+    }
+  }
+}
+
+/**
+ * The one place the library relaxes cdk8s-plus's secure defaults: creating a
+ * WireGuard interface and setting sysctls in the pod's netns needs root with
+ * NET_ADMIN, or privileged. The container is short-lived and exits.
+ */
+function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContextProps {
+  if (privileged) {
+    return { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
+  }
+  return {
+    ensureNonRoot: false,
+    user: 0,
+    group: 0,
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: [capability('ALL')], add: [capability('NET_ADMIN')] },
+  };
+}
+
+/**
+ * A capability as Kubernetes spells it. cdk8s-plus-27's enum writes
+ * "CAP_NET_ADMIN" and has no "ALL"; the kubelet wants "NET_ADMIN" and "ALL".
+ */
+function capability(name: 'ALL' | 'NET_ADMIN'): kplus.Capability {
+  return name as unknown as kplus.Capability;
+}

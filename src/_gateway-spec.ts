@@ -1,0 +1,241 @@
+/**
+ * From a gateway's props, routes and peers to the plain specs the renderers
+ * work from (see _model.ts): the gateway-wide settings, validated once, and
+ * the routes and peers registered with the gateway, with everything derived
+ * from them (the address plan, the GatewaySpec, the rendered files and the
+ * connection information), computed once per state.
+ */
+import { Chart, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { AddressPlan, planAddresses } from './_address-plan';
+import { invalid } from './_errors';
+import { FILES, GatewaySpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
+import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
+import { integerIn, wholeSeconds } from './_numbers';
+import { connectionEntries, reachableAddresses, renderHostsFile } from './_render-client';
+import { renderNginxConf, renderStartNginx } from './_render-nginx';
+import { renderInitScript, renderWgConf } from './_render-wireguard';
+import type { GatewayRoute } from './gateway-route';
+import type { WireguardPeer } from './wireguard-peer';
+
+/** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
+export interface SettingsProps {
+  readonly namespace?: string;
+  readonly serviceNetwork?: string;
+  readonly listenPort?: number;
+  readonly mtu?: number;
+  readonly endpoint?: string;
+  readonly clusterDomain?: string;
+  readonly privilegedInit?: boolean;
+  readonly resolverAddresses?: string[];
+  readonly dnsCacheValidity?: Duration;
+  readonly resolverTimeout?: Duration;
+  readonly ipv6?: boolean;
+  readonly workerProcesses?: number;
+  readonly maxSessionsPerWorker?: number;
+}
+
+/** The gateway-wide settings, validated and with defaults applied. */
+export interface GatewaySettings {
+  readonly path: string;
+  readonly namespace: string;
+  readonly network: Ipv4Network;
+  readonly listenPort: number;
+  readonly mtu: number;
+  readonly endpoint?: string;
+  readonly clusterDomain: string;
+  readonly privilegedInit: boolean;
+  readonly resolver: ResolverSpec;
+  readonly workerProcesses: number;
+  readonly maxSessionsPerWorker: number;
+}
+
+/** Validates the gateway-wide props; throws the library's message on the first bad one. */
+export function gatewaySettings(scope: Construct, props: SettingsProps): GatewaySettings {
+  const path = scope.node.path;
+  const namespace = checkDnsLabel(path, 'namespace', props.namespace ?? Chart.of(scope).namespace ?? 'default',
+    'use a Kubernetes namespace name, for example "wireguard"');
+  const network = parseIpv4Cidr(path, 'serviceNetwork', props.serviceNetwork ?? '10.99.0.0/24');
+  if (network.prefix < 16) {
+    throw invalid(path, 'serviceNetwork', props.serviceNetwork, 'must be /16 or smaller: it only holds one address per service',
+      'pick a small network such as "10.99.0.0/24"');
+  }
+  for (const end of [network.base, network.base + 2 ** (32 - network.prefix) - 1]) {
+    checkUnicastIpv4(path, 'serviceNetwork', props.serviceNetwork ?? network.cidr, end,
+      `pick a private network such as "10.99.0.0/24" (${intToIpv4(end)} is not an ordinary unicast address)`);
+  }
+  const listenPort = checkPort(path, 'listenPort', props.listenPort ?? 51820, 'pick a UDP port, usually 51820');
+  const mtu = integerIn(path, 'mtu', props.mtu, 1420, 1280, 9000, 'use 1420 (the WireGuard default), or lower it by 80 below your path MTU');
+  if (props.endpoint !== undefined && !isIpv4(props.endpoint) && !isIpv6(props.endpoint)) {
+    checkDnsName(path, 'endpoint', props.endpoint, 'give the load balancer\'s hostname or IP address, without a port');
+  }
+  const clusterDomain = checkDnsName(path, 'clusterDomain', props.clusterDomain ?? 'cluster.local', 'use your cluster\'s DNS domain, usually "cluster.local"');
+  const resolverAddresses = (props.resolverAddresses ?? []).map((a, i) => {
+    if (!isIpv4(a) && !isIpv6(a)) {
+      throw invalid(path, `resolverAddresses[${i}]`, a, 'must be an IPv4 or IPv6 address', 'give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf');
+    }
+    return a;
+  });
+  const resolver: ResolverSpec = {
+    addresses: resolverAddresses,
+    validSeconds: wholeSeconds(path, 'dnsCacheValidity', props.dnsCacheValidity, 5),
+    timeoutSeconds: wholeSeconds(path, 'resolverTimeout', props.resolverTimeout, 2),
+    ipv6: props.ipv6 ?? false,
+  };
+  return {
+    path,
+    namespace,
+    network,
+    listenPort,
+    mtu,
+    endpoint: props.endpoint,
+    clusterDomain,
+    privilegedInit: props.privilegedInit ?? true,
+    resolver,
+    workerProcesses: integerIn(path, 'workerProcesses', props.workerProcesses, 2, 1, 64, 'use 1 or 2; the pod rarely needs more'),
+    maxSessionsPerWorker: integerIn(path, 'maxSessionsPerWorker', props.maxSessionsPerWorker, 4096, 1, 262144,
+      'use the number of simultaneous sessions you expect, e.g. 4096'),
+  };
+}
+
+/**
+ * The routes and peers of one gateway, in definition order, and what is
+ * derived from them. Routes and peers only grow; each registration clears the
+ * derived values, which are computed again on the next read.
+ */
+export class GatewayContents {
+  private readonly routeList: GatewayRoute[] = [];
+  private readonly peerList: WireguardPeer[] = [];
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(private readonly settings: GatewaySettings, private readonly publicKey: string) {}
+
+  public addRoute(route: GatewayRoute): void {
+    this.routeList.push(route);
+    this.cache.clear();
+  }
+
+  /** Registers a peer; returns its index, which names its preshared-key mount. */
+  public addPeer(peer: WireguardPeer): number {
+    this.peerList.push(peer);
+    this.cache.clear();
+    return this.peerList.length - 1;
+  }
+
+  /** The routes, in definition order (a copy). */
+  public get routes(): GatewayRoute[] {
+    return [...this.routeList];
+  }
+
+  /** The peers, in definition order (a copy). */
+  public get peers(): WireguardPeer[] {
+    return [...this.peerList];
+  }
+
+  public hasPeer(peer: WireguardPeer): boolean {
+    return this.memo('peerSet', () => new Set(this.peerList)).has(peer);
+  }
+
+  /** The address plan of every route, in definition order. */
+  public plan(): AddressPlan {
+    return this.memo('plan', () => planAddresses(this.settings.network,
+      this.routeList.map((route) => ({ path: route.node.path, address: route._explicitAddress }))));
+  }
+
+  public addressOf(route: GatewayRoute): string {
+    const index = this.memo('routeIndex', () => new Map(this.routeList.map((r, i) => [r, i])));
+    return this.plan().addresses[index.get(route)!];
+  }
+
+  /** The service addresses a peer may reach: those with a route that allows it. */
+  public addressesFor(peer: WireguardPeer): string[] {
+    return this.memo('reachable', () => reachableAddresses(connectionEntries(this.routeSpecs())))(peer.address);
+  }
+
+  public routeSpecs(): RouteSpec[] {
+    return this.memo('routeSpecs', () => {
+      const { addresses } = this.plan();
+      return this.routeList.map((route, i) => route._spec(addresses[i]));
+    });
+  }
+
+  public spec(): GatewaySpec {
+    return this.memo('spec', () => {
+      const s = this.settings;
+      const routes = this.routeSpecs();
+      return {
+        path: s.path,
+        interfaceName: 'wg0',
+        listenPort: s.listenPort,
+        mtu: s.mtu,
+        serviceNetwork: s.network.cidr,
+        resolver: s.resolver,
+        workerProcesses: s.workerProcesses,
+        // Two connections per session, plus one per listener, plus headroom.
+        workerConnections: s.maxSessionsPerWorker * 2 + routes.length + 64,
+        initSetsSysctls: s.privilegedInit,
+        routes,
+        peers: this.peerSpecs(),
+      };
+    });
+  }
+
+  /** The ConfigMap's files, by name. */
+  public rendered(): Record<string, string> {
+    return this.memo('rendered', () => {
+      const spec = this.spec();
+      return {
+        [FILES.nginxConf]: renderNginxConf(spec),
+        [FILES.startNginx]: renderStartNginx(spec),
+        [FILES.initScript]: renderInitScript(spec),
+        [FILES.wgConf]: renderWgConf(spec),
+        [FILES.connectionInfo]: this.connectionInfo(),
+      };
+    });
+  }
+
+  /** The routes as hosts-file lines. */
+  public hostsFile(): string {
+    return renderHostsFile(this.routeSpecs());
+  }
+
+  /** The connection information as JSON (connection-info.json). */
+  public connectionInfo(): string {
+    return this.memo('connectionInfo', () => {
+      const s = this.settings;
+      return JSON.stringify({
+        gateway: s.path,
+        endpoint: s.endpoint ?? null,
+        listenPort: s.listenPort,
+        mtu: s.mtu,
+        publicKey: this.publicKey,
+        serviceNetwork: s.network.cidr,
+        routes: connectionEntries(this.routeSpecs()),
+        peers: [...this.peerList]
+          .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
+          .map((p) => ({
+            name: p.node.id,
+            address: p.address,
+            publicKey: p.publicKey,
+            persistentKeepalive: p.persistentKeepaliveSeconds,
+            presharedKey: p._presharedKey !== undefined,
+          })),
+      }, null, 2) + '\n';
+    });
+  }
+
+  private peerSpecs(): PeerSpec[] {
+    return this.peerList.map((p, i) => ({
+      name: p.node.id,
+      path: p.node.path,
+      publicKey: p.publicKey,
+      address: p.address,
+      presharedKeyFile: p._presharedKey !== undefined ? presharedKeyMount(i).file : undefined,
+    }));
+  }
+
+  private memo<T>(key: string, compute: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, compute());
+    return this.cache.get(key) as T;
+  }
+}

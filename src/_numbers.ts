@@ -1,0 +1,28 @@
+/**
+ * Checks of numeric props: durations in whole seconds and integers in a range.
+ * Shared by the constructs; every message has the library's shape.
+ */
+import { Duration } from 'cdk8s';
+import { invalid } from './_errors';
+
+/** A Duration as whole seconds (nginx and WireGuard take whole seconds), at least 1; `dflt` when undefined. */
+export function wholeSeconds(path: string, prop: string, d: Duration | undefined, dflt: number): number {
+  if (d === undefined) return dflt;
+  const ms = d.toMilliseconds();
+  if (!Number.isInteger(ms / 1000) || ms < 1000) {
+    throw invalid(path, prop, `${ms}ms`, 'must be a whole number of seconds, at least 1', 'use Duration.seconds(n) with a whole n >= 1');
+  }
+  return ms / 1000;
+}
+
+/**
+ * An integer prop from `min` to `max`, or `dflt` when undefined. The message
+ * shows the value as given.
+ */
+export function integerIn(path: string, prop: string, value: number | undefined, dflt: number, min: number, max: number, fix: string): number {
+  const v = value ?? dflt;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw invalid(path, prop, value, `must be an integer from ${min} to ${max}`, fix);
+  }
+  return v;
+}
