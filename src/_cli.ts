@@ -10,6 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { parseArgs } from 'util';
 import * as qrcode from 'qrcode-terminal';
 import { parseAllDocuments } from 'yaml';
 import { generateKeyPair, isWireguardKey, publicKeyOf } from './_keys';
@@ -145,40 +146,44 @@ interface ParsedOptions {
   readonly help: boolean;
 }
 
-/** Parses `--name value`, `--name=value` and `--flag`; rejects anything else. */
+/**
+ * Parses `--name value`, `--name=value`, `--flag` and `-h`/`--help` with
+ * Node's `util.parseArgs` (its tokens), and rejects anything else with the
+ * CLI's own messages: unknown options, stray arguments, a value missing or
+ * given to a flag, an option given twice.
+ */
 export function parseOptions(command: string, args: string[], spec: { [name: string]: OptionKind }): ParsedOptions {
+  const options = Object.fromEntries(Object.entries(spec).map(([name, kind]) =>
+    [name, { type: kind === 'flag' ? 'boolean' as const : 'string' as const }]));
+  // Not strict: parseArgs only splits the words; every rule below is the CLI's.
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
   const values: { [name: string]: string } = {};
   const flags = new Set<string>();
   let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
+  for (const token of tokens) {
+    const arg = args[token.index];
     if (arg === '-h' || arg === '--help') {
       help = true;
       continue;
     }
-    if (!arg.startsWith('--')) {
+    if (token.kind === 'positional' || (token.kind === 'option' && !token.rawName.startsWith('--'))) {
       throw usageError(`${command}: unexpected argument ${JSON.stringify(arg)}`, command);
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const kind = spec[name];
-    if (kind === undefined) {
+    if (token.kind === 'option-terminator' || !Object.prototype.hasOwnProperty.call(spec, token.name)) {
+      const name = token.kind === 'option' ? token.name : '';
       throw usageError(`${command}: unknown option ${JSON.stringify(`--${name}`)}`, command);
     }
+    const name = token.name;
     if (values[name] !== undefined || flags.has(name)) {
       throw usageError(`${command}: option --${name} given twice`, command);
     }
-    if (kind === 'flag') {
-      if (eq !== -1) throw usageError(`${command}: option --${name} takes no value`, command);
+    if (spec[name] === 'flag') {
+      if (token.inlineValue) throw usageError(`${command}: option --${name} takes no value`, command);
       flags.add(name);
       continue;
     }
-    let value: string | undefined;
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-    } else if (i + 1 < args.length && !args[i + 1].startsWith('--')) {
-      value = args[++i];
-    }
+    // parseArgs takes the next word as the value even when it is the next option.
+    const value = token.inlineValue === false && token.value?.startsWith('--') ? undefined : token.value;
     if (value === undefined || value === '') {
       throw usageError(`${command}: option --${name} needs a value`, command);
     }

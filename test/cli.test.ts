@@ -171,6 +171,10 @@ describe('usage errors (exit 2)', () => {
     expect(inProcess(['client-config', '--qr=yes']).stderr).toContain('client-config: option --qr takes no value');
   });
 
+  test('fails if an option is the name of a JavaScript object member', () => {
+    expect(inProcess(['keygen', '--constructor', 'x']).stderr).toContain('keygen: unknown option "--constructor"');
+  });
+
   test('fails on a stray argument', () => {
     const r = inProcess(['pubkey', 'server.key']);
     expect(r.code).toBe(2);
