@@ -91,7 +91,7 @@ function buildLibrary(scenario: Scenario, n: number) {
   const chart = new Chart(app, 'bench', { namespace: 'wireguard' });
   for (let g = 0; g * PER_GATEWAY < n; g++) {
     const gateway = new WireguardGateway(chart, n > PER_GATEWAY ? `gateway-${g}` : 'gateway', {
-      privateKey: WireguardKey.fromBase64(SERVER_PRIVATE_KEY),
+      privateKey: WireguardKey.unsafeFromBase64(SERVER_PRIVATE_KEY),
       serviceNetwork: '10.99.0.0/16',
       endpoint: 'vpn.example.com',
     });
@@ -104,10 +104,12 @@ function buildLibrary(scenario: Scenario, n: number) {
     for (let i = first; i < last; i++) {
       const r = routeInput(i);
       const allowPeers = scenario === 'paired' ? [peers[i - first]] : undefined;
+      // Explicit addresses: a thousand names in one /16 would collide (addresses derived from names).
+      const address = `10.99.${(i - first + 1) >> 8}.${(i - first + 1) & 255}`;
       if (r.cidrs === undefined) {
-        gateway.addProxiedService(`svc-${i}`, { serviceName: `svc-${i}`, serviceNamespace: r.namespace, port: r.port, allowPeers });
+        gateway.addProxiedService(`svc-${i}`, { serviceName: `svc-${i}`, serviceNamespace: r.namespace, port: r.port, allowPeers, address });
       } else {
-        gateway.addManagedDbRoute(`db-${i}`, { host: `db-${i}.example.com`, port: r.port, cidrs: r.cidrs, allowPeers });
+        gateway.addManagedDbRoute(`db-${i}`, { host: `db-${i}.example.com`, port: r.port, cidrs: r.cidrs, allowPeers, address });
       }
     }
   }

@@ -6,7 +6,8 @@
  */
 import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkDnsLabel, parseEgressCidr } from './_net';
+import type { KnownNetwork } from './_gateway-checks';
+import { checkDnsLabel, parseEgressCidr, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
 
 /** The gateway props the policy reads (a subset of WireguardGatewayProps). */
@@ -26,10 +27,13 @@ export interface NetworkPolicyInputs {
 
 export class GatewayNetworkPolicy {
   public readonly apiObject: ApiObject;
+  private readonly dnsCidrs: string[];
   private readonly dnsRule: any;
 
   constructor(scope: Construct, props: NetworkPolicyProps, private readonly inputs: NetworkPolicyInputs) {
-    this.dnsRule = dnsRule(scope.node.path, props);
+    const path = scope.node.path;
+    this.dnsCidrs = (props.dnsCidrs ?? []).map((c, i) => parseEgressCidr(path, `dnsCidrs[${i}]`, c));
+    this.dnsRule = dnsRule(path, props, this.dnsCidrs);
     this.apiObject = new ApiObject(scope, 'NetworkPolicy', {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -39,13 +43,21 @@ export class GatewayNetworkPolicy {
   }
 
   /**
-   * The IPv4 CIDRs the pod may reach (DNS and route targets), as written in
-   * the policy. A peer's /32 must not be one of them.
+   * The IPv4 CIDRs the policy lets the pod reach (dnsCidrs and the routes'
+   * CIDRs), each once, with where it first comes from. No peer and no
+   * service address may lie inside them.
    */
-  public egressIpv4Cidrs(): Set<string> {
-    return new Set([this.dnsRule, ...this.inputs.routes().map((route) => route._egressRule())]
-      .flatMap((rule: any) => (rule.to ?? []).map((t: any) => t.ipBlock?.cidr))
-      .filter((c: string | undefined): c is string => c !== undefined && !c.includes(':')));
+  public knownNetworks(): KnownNetwork[] {
+    const sources = new Map<string, () => string>();
+    const add = (cidr: string, source: () => string) => {
+      if (!cidr.includes(':') && !sources.has(cidr)) sources.set(cidr, source);
+    };
+    for (const cidr of this.dnsCidrs) add(cidr, () => 'the gateway\'s dnsCidrs');
+    for (const route of this.inputs.routes()) {
+      const { prop, cidrs } = route._egressCidrs();
+      for (const cidr of cidrs) add(cidr, () => `the ${prop} of route ${route.node.path}`);
+    }
+    return [...sources].map(([cidr, source]) => ({ network: parseIpv4Cidr('', '', cidr), source: source() }));
   }
 
   private spec(): any {
@@ -66,10 +78,9 @@ export class GatewayNetworkPolicy {
 }
 
 /** The egress rule to the cluster DNS (and `dnsCidrs`) on port 53, UDP and TCP. */
-function dnsRule(path: string, props: NetworkPolicyProps): any {
+function dnsRule(path: string, props: NetworkPolicyProps, cidrs: string[]): any {
   const ns = checkDnsLabel(path, 'dnsNamespace', props.dnsNamespace ?? 'kube-system', 'use the namespace of your cluster DNS, usually "kube-system"');
   const labels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
-  const cidrs = (props.dnsCidrs ?? []).map((c, i) => parseEgressCidr(path, `dnsCidrs[${i}]`, c));
   return {
     to: [
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: labels } },

@@ -2,19 +2,23 @@
  * The gateway's Deployment: the pod, its two containers (the WireGuard init
  * container and nginx), their security contexts and resources, the volumes and
  * their mounts (the ConfigMap, the private key, each peer's preshared key, an
- * emptyDir), and the pod's sysctls.
+ * emptyDir), the pod's sysctls, and the pod-level settings a user chooses
+ * (metadata, scheduling is the Deployment's own API, pull secrets, service
+ * account, priority class).
  */
 import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
+import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATION, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel } from './_names';
 import { integerIn } from './_numbers';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
 
 /** The gateway props the pod reads (a subset of WireguardGatewayProps). */
-export interface PodProps {
+export interface PodProps extends UserPodProps {
   readonly replicas?: number;
   readonly nginxResources?: kplus.ContainerResources;
   readonly initResources?: kplus.ContainerResources;
@@ -63,10 +67,12 @@ export class GatewayPod {
       // No fsGroup: it would OR group-read into the key file's 0400 mode, and nothing needs it
       // (the emptyDir is world-writable, ConfigMap files are world-readable).
       securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID },
+      ...userPodConstructorProps(props),
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: inputs.podLabels }));
-    this.deployment.podMetadata.addAnnotation('wireguard-gateway.cdk8s.io/config-checksum',
+    this.deployment.podMetadata.addAnnotation(CHECKSUM_ANNOTATION,
       Lazy.any({ produce: inputs.configChecksum }) as unknown as string);
+    applyUserPodSettings(this.deployment, path, props, inputs.metadata);
 
     const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', inputs.configMap, { name: 'config' });
     const keyVolume = kplus.Volume.fromSecret(scope, 'KeyVolume', inputs.privateKey.secret, {
@@ -188,4 +194,62 @@ function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContex
  */
 function capability(name: 'ALL' | 'NET_ADMIN'): kplus.Capability {
   return name as unknown as kplus.Capability;
+}
+
+// --- Pod-level settings a user chooses ---------------------------------------------
+// Kept apart from the pod the gateway needs: metadata, pull secrets, service
+// account, priority class. Scheduling is cdk8s-plus's own API on the
+// Deployment (gateway.scheduling, gateway.deployment.scheduling).
+
+/** The pod props a user chooses (a subset of WireguardGatewayProps). */
+export interface UserPodProps {
+  readonly podMetadata?: ApiObjectMetadata;
+  readonly dockerRegistryAuth?: kplus.ISecret;
+  readonly serviceAccount?: kplus.IServiceAccount;
+  readonly priorityClassName?: string;
+}
+
+/** The settings cdk8s-plus only takes when the Deployment is constructed. */
+function userPodConstructorProps(props: UserPodProps): Pick<kplus.DeploymentProps, 'dockerRegistryAuth' | 'serviceAccount'> {
+  return { dockerRegistryAuth: props.dockerRegistryAuth, serviceAccount: props.serviceAccount };
+}
+
+/**
+ * The pod template's labels and annotations (the gateway's own, then the
+ * user's, which may not replace any the gateway sets), a stable value for
+ * cdk8s-plus's path-derived address label, and the priority class.
+ */
+function applyUserPodSettings(deployment: kplus.Deployment, path: string, props: UserPodProps, metadata: ApiObjectMetadata): void {
+  const user = props.podMetadata ?? {};
+  const other = Object.entries(user).find(([k, v]) => k !== 'labels' && k !== 'annotations' && v !== undefined);
+  if (other !== undefined) {
+    throw invalid(path, `podMetadata.${other[0]}`, other[1], 'only labels and annotations apply to the gateway\'s pod template',
+      `drop ${other[0]} from podMetadata`);
+  }
+  checkLabels(path, 'podMetadata.labels', user.labels);
+  checkAnnotations(path, 'podMetadata.annotations', user.annotations);
+  const owned: { [key: string]: string } = {
+    ...metadata.labels,
+    // cdk8s-plus selects the pods by this label (connections.allowTo, allowFrom); its default comes from the construct path.
+    [CDK8S_ADDRESS_LABEL]: podAddressLabel(metadata.namespace!, metadata.name!),
+  };
+  for (const [key, value] of Object.entries(user.labels ?? {})) {
+    if (key in owned) {
+      throw invalid(path, `podMetadata.labels[${JSON.stringify(key)}]`, value, `the gateway sets this label on its pods itself (to ${JSON.stringify(owned[key])})`,
+        'drop it from podMetadata; add your own label under another key');
+    }
+    deployment.podMetadata.addLabel(key, value);
+  }
+  for (const [key, value] of Object.entries(user.annotations ?? {})) {
+    if (key === CHECKSUM_ANNOTATION) {
+      throw invalid(path, `podMetadata.annotations[${JSON.stringify(key)}]`, value, 'the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes',
+        'drop it from podMetadata');
+    }
+    deployment.podMetadata.addAnnotation(key, value);
+  }
+  for (const [key, value] of Object.entries(owned)) deployment.podMetadata.addLabel(key, value);
+  if (props.priorityClassName !== undefined) {
+    checkSubdomain(path, 'priorityClassName', props.priorityClassName, 'use the name of a PriorityClass of the cluster, for example "system-cluster-critical"');
+    ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', props.priorityClassName));
+  }
 }

@@ -22,14 +22,14 @@ export const BIN = 'cdk8s-wireguard-gateway';
 
 /**
  * The ConfigMap key the gateway writes its connection information under.
- * Same value as CONNECTION_INFO in wireguard-gateway.ts (a test checks it),
+ * Same value as WireguardGateway.CONNECTION_INFO (a test checks it),
  * kept here so the CLI does not load cdk8s and cdk8s-plus at start.
  */
 export const CONNECTION_INFO_KEY = FILES.connectionInfo;
 
 export const DEFAULT_NAMESPACE = 'wireguard';
 export const DEFAULT_SECRET_NAME = 'wireguard-gateway-key';
-/** The key inside the Secret, as WireguardKey.fromSecret's docs use it. */
+/** The key inside the Secret: WireguardKey.fromSecretName's default. */
 export const SECRET_KEY = 'private-key';
 
 export interface CliIo {
@@ -79,7 +79,7 @@ Exit codes: 0 success, 1 failure, 2 usage error.
 
 Generate a WireGuard key pair (Curve25519, the same format as "wg genkey" and
 "wg pubkey"), and print the kubectl command that stores the private key in the
-Secret the gateway reads with WireguardKey.fromSecret (Secret key "${SECRET_KEY}").
+Secret the gateway reads with WireguardKey.fromSecretName (Secret key "${SECRET_KEY}").
 
 The private key is printed on stdout unless --key-file is given: run it in a
 private terminal, not in CI logs, and run "umask 077" before redirecting the
@@ -275,11 +275,11 @@ function keygen(args: string[], io: CliIo): CliResult {
   out.push(
     '#',
     keyFile !== undefined
-      ? '# For a gateway, store it in the Secret that WireguardKey.fromSecret reads:'
+      ? '# For a gateway, store it in the Secret that WireguardKey.fromSecretName reads:'
       : '# For a gateway, save the private key alone in server.key (umask 077 first, or run keygen',
-    ...(keyFile !== undefined ? [] : ['# with --key-file server.key), then store it in the Secret that WireguardKey.fromSecret reads:']),
+    ...(keyFile !== undefined ? [] : ['# with --key-file server.key), then store it in the Secret that WireguardKey.fromSecretName reads:']),
     `#   kubectl -n ${namespace} create secret generic ${secretName} --from-file=${SECRET_KEY}=${shellQuote(file)}`,
-    `#   WireguardKey.fromSecret(kplus.Secret.fromSecretName(this, 'Key', '${secretName}'), '${SECRET_KEY}', '${publicKey}')`,
+    `#   WireguardKey.fromSecretName('${secretName}', { publicKey: '${publicKey}' })`,
     '# For a peer, pass the public key to gateway.addPeer(...) and keep the private key on the peer.',
   );
   return ok(out.join('\n') + '\n');

@@ -3,20 +3,42 @@
  * known: they run at synth (node.addValidation) and report every problem at
  * once, each with its construct path.
  */
+import { invalidMessage } from './_errors';
 import { GatewaySettings, GatewayContents } from './_gateway-spec';
+import { Ipv4Network, ipv4ToInt, networkContains } from './_net';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardPeer } from './wireguard-peer';
 
 /** Kubernetes rejects a ConfigMap whose data is larger than 1 MiB. */
 export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
 
+/** An IPv4 network the gateway's pod talks to, and where the gateway got it from. */
+export interface KnownNetwork {
+  readonly network: Ipv4Network;
+  /** For messages: "the cidrs of route test/gw/rds", "the gateway's dnsCidrs". */
+  readonly source: string;
+  /** True for a resolverAddresses entry (as a /32). */
+  readonly resolver?: boolean;
+}
+
+/** What a gateway names in the app: its own objects and the policies its routes define elsewhere. */
+export interface GatewayIdentity {
+  readonly path: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly policies: Array<{ readonly path: string; readonly namespace: string; readonly name: string }>;
+}
+
 export interface CheckInputs {
   readonly settings: GatewaySettings;
   readonly contents: GatewayContents;
   /** The gateway's own public key. */
   readonly publicKey: string;
-  /** The IPv4 CIDRs the pod may reach (the NetworkPolicy's egress). */
-  readonly egressIpv4Cidrs: () => Set<string>;
+  /** The IPv4 networks the pod talks to (DNS, resolvers, route CIDRs). */
+  readonly knownNetworks: () => KnownNetwork[];
+  /** This gateway, and every gateway of the app (this one included). */
+  readonly identity: () => GatewayIdentity;
+  readonly appGateways: () => GatewayIdentity[];
   /** The size of the ConfigMap's data, in bytes. */
   readonly configMapBytes: () => number;
 }
@@ -27,11 +49,14 @@ export function checkGateway(inputs: CheckInputs): string[] {
   if (routes.length === 0) {
     return [`${path}: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)`];
   }
-  const plan = inputs.contents.plan();
-  if (plan.errors.length > 0) return [...plan.errors];
+  const collisions = inputs.contents.addressCollisions();
+  const networks = sortNetworks(inputs.knownNetworks());
   const errors = [
-    ...checkRoutes(inputs, plan.addresses),
-    ...checkPeers(inputs),
+    ...checkNames(inputs.identity(), inputs.appGateways()),
+    ...collisions,
+    ...checkRoutes(inputs, collisions.length === 0),
+    ...checkServiceNetwork(inputs.settings, networks),
+    ...checkPeers(inputs, networks),
   ];
   if (errors.length === 0) {
     const bytes = inputs.configMapBytes();
@@ -44,18 +69,43 @@ export function checkGateway(inputs: CheckInputs): string[] {
   return errors;
 }
 
+/**
+ * Every object of a gateway is named after the gateway, so two gateways of one
+ * name in one namespace would overwrite each other's objects; so would two
+ * allow-from-gateway policies of one name in one namespace. The later gateway
+ * (by path) reports it.
+ */
+function checkNames(self: GatewayIdentity, all: GatewayIdentity[]): string[] {
+  const errors: string[] = [];
+  const earlier = all.filter((g) => g.path < self.path);
+  const twin = earlier.find((g) => g.namespace === self.namespace && g.name === self.name);
+  if (twin !== undefined) {
+    errors.push(invalidMessage(self.path, 'name', self.name, `gateway ${twin.path} has the same name in namespace "${self.namespace}", and every object of a gateway is named after it`,
+      'give one of them another name (the name prop), or another namespace'));
+  }
+  for (const policy of self.policies) {
+    const other = earlier.flatMap((g) => g.policies).find((p) => p.namespace === policy.namespace && p.name === policy.name);
+    if (other !== undefined) {
+      errors.push(invalidMessage(policy.path, 'route id', policy.path.split('/').pop(),
+        `its allow-from-gateway NetworkPolicy ${policy.namespace}/${policy.name} is also defined by ${other.path}`,
+        'give one of the two gateways another name, or one of the routes another id'));
+    }
+  }
+  return errors;
+}
+
 /** Listen addresses are unique, allowPeers are this gateway's peers, names are unique. */
-function checkRoutes(inputs: CheckInputs, addresses: string[]): string[] {
+function checkRoutes(inputs: CheckInputs, checkListenAddresses: boolean): string[] {
   const errors: string[] = [];
   const path = inputs.settings.path;
   const routes = inputs.contents.routes;
   const used = new Map<string, GatewayRoute>();
-  routes.forEach((route, i) => {
-    const key = `${addresses[i]}:${route.listenPort}`;
+  for (const route of routes) {
+    const key = `${route.address}:${route.listenPort}`;
     const other = used.get(key);
-    if (other !== undefined) {
+    if (other !== undefined && checkListenAddresses) {
       errors.push(`${route.node.path}: invalid listenPort ${route.listenPort}: ${key} is already used by ${other.node.path}. Fix: give one of them another listenPort, or another address`);
-    } else {
+    } else if (other === undefined) {
       used.set(key, route);
     }
     for (const peer of route._allowPeers() ?? []) {
@@ -63,7 +113,7 @@ function checkRoutes(inputs: CheckInputs, addresses: string[]): string[] {
         errors.push(`${route.node.path}: invalid allowPeers entry ${JSON.stringify(peer.node.path)}: it is not a peer of ${path}. Fix: add the peer with this gateway's addPeer, or remove it from allowPeers`);
       }
     }
-  });
+  }
   // A route's name is its key in the connection map and its host name in the
   // hosts file (case-insensitive): two routes may not share one.
   const byName = new Map<string, GatewayRoute>();
@@ -78,22 +128,52 @@ function checkRoutes(inputs: CheckInputs, addresses: string[]): string[] {
   return errors;
 }
 
-/** Peer addresses and keys are unique and take over none of the pod's own traffic. */
-function checkPeers(inputs: CheckInputs): string[] {
+const TALKS_TO = 'the routes\' cidrs and egressCidrs, dnsCidrs and resolverAddresses';
+
+/**
+ * Sorted by address, prefix and source, so messages never depend on definition
+ * order; one entry per CIDR (many routes often share one).
+ */
+function sortNetworks(networks: KnownNetwork[]): KnownNetwork[] {
+  return [...networks]
+    .sort((a, b) => a.network.base - b.network.base || a.network.prefix - b.network.prefix
+      || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
+    .filter((n, i, all) => i === 0 || n.network.cidr !== all[i - 1].network.cidr);
+}
+
+function overlaps(a: Ipv4Network, b: Ipv4Network): boolean {
+  return a.base < b.base + 2 ** (32 - b.prefix) && b.base < a.base + 2 ** (32 - a.prefix);
+}
+
+/**
+ * The pod holds every service address itself (on wg0), so a service address
+ * that is also a target's, a resolver's or a DNS server's address would keep
+ * that traffic in the pod. No known network may overlap the service network.
+ */
+function checkServiceNetwork(settings: GatewaySettings, networks: KnownNetwork[]): string[] {
+  const hit = networks.find((n) => overlaps(n.network, settings.network));
+  if (hit === undefined) return [];
+  return [invalidMessage(settings.path, 'serviceNetwork', settings.network.cidr,
+    `it overlaps ${hit.network.cidr}, ${hit.source}, and the pod holds the service addresses itself, so its traffic to a target at one of them would never leave the pod`,
+    `pick a serviceNetwork that overlaps no network the gateway talks to (${TALKS_TO})`)];
+}
+
+/** Peer addresses and keys are unique, and no peer takes over any of the pod's own traffic. */
+function checkPeers(inputs: CheckInputs, networks: KnownNetwork[]): string[] {
   const errors: string[] = [];
-  // The pod routes each peer's /32 into the tunnel: a peer address that is
-  // also a resolver or a /32 egress destination would hand that traffic to the peer.
-  // A Set: one lookup per peer, not a scan of every route's CIDRs (O(peers × routes)).
-  const egressCidrs = inputs.egressIpv4Cidrs();
-  const resolvers = inputs.settings.resolver.addresses;
   const byAddress = new Map<string, WireguardPeer>();
   const byKey = new Map<string, WireguardPeer>();
   for (const p of inputs.contents.peers) {
-    if (resolvers.includes(p.address)) {
+    // The pod routes each peer's /32 into the tunnel: a peer address inside a
+    // network the pod talks to would hand that traffic to the peer.
+    const address = ipv4ToInt(p.address);
+    const hit = networks.find((n) => networkContains(n.network, address));
+    if (hit?.resolver) {
       errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is one of the gateway's resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to`);
-    }
-    if (egressCidrs.has(`${p.address}/32`)) {
-      errors.push(`${p.node.path}: invalid address ${JSON.stringify(p.address)}: it is the egress destination ${p.address}/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to`);
+    } else if (hit !== undefined) {
+      errors.push(invalidMessage(p.node.path, 'address', p.address,
+        `it is inside ${hit.network.cidr}, ${hit.source}, and the pod routes every peer's address into the tunnel, so its traffic to ${p.address} would go to this peer`,
+        `give the peer an address outside every network the gateway talks to (${TALKS_TO})`));
     }
     const a = byAddress.get(p.address);
     if (a !== undefined) {

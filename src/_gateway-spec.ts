@@ -7,9 +7,10 @@
  */
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AddressPlan, planAddresses } from './_address-plan';
+import { addressCollisions } from './_address-plan';
 import { invalid } from './_errors';
 import { FILES, GatewaySpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
+import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { integerIn, wholeSeconds } from './_numbers';
 import { connectionEntries, reachableAddresses, renderHostsFile } from './_render-client';
@@ -20,6 +21,7 @@ import type { WireguardPeer } from './wireguard-peer';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
 export interface SettingsProps {
+  readonly name?: string;
   readonly namespace?: string;
   readonly serviceNetwork?: string;
   readonly listenPort?: number;
@@ -38,6 +40,8 @@ export interface SettingsProps {
 /** The gateway-wide settings, validated and with defaults applied. */
 export interface GatewaySettings {
   readonly path: string;
+  /** The name of every object of the gateway. */
+  readonly name: string;
   readonly namespace: string;
   readonly network: Ipv4Network;
   readonly listenPort: number;
@@ -50,19 +54,26 @@ export interface GatewaySettings {
   readonly maxSessionsPerWorker: number;
 }
 
+/**
+ * The default service network: 4,094 addresses, so that addresses derived from
+ * route names rarely collide (about 1% for 10 routes, 5% for 20).
+ */
+export const DEFAULT_SERVICE_NETWORK = '10.99.0.0/20';
+
 /** Validates the gateway-wide props; throws the library's message on the first bad one. */
 export function gatewaySettings(scope: Construct, props: SettingsProps): GatewaySettings {
   const path = scope.node.path;
+  const name = gatewayName(path, scope.node.id, props.name);
   const namespace = checkDnsLabel(path, 'namespace', props.namespace ?? Chart.of(scope).namespace ?? 'default',
     'use a Kubernetes namespace name, for example "wireguard"');
-  const network = parseIpv4Cidr(path, 'serviceNetwork', props.serviceNetwork ?? '10.99.0.0/24');
+  const network = parseIpv4Cidr(path, 'serviceNetwork', props.serviceNetwork ?? DEFAULT_SERVICE_NETWORK);
   if (network.prefix < 16) {
     throw invalid(path, 'serviceNetwork', props.serviceNetwork, 'must be /16 or smaller: it only holds one address per service',
-      'pick a small network such as "10.99.0.0/24"');
+      'pick a small network such as "10.99.0.0/20"');
   }
   for (const end of [network.base, network.base + 2 ** (32 - network.prefix) - 1]) {
     checkUnicastIpv4(path, 'serviceNetwork', props.serviceNetwork ?? network.cidr, end,
-      `pick a private network such as "10.99.0.0/24" (${intToIpv4(end)} is not an ordinary unicast address)`);
+      `pick a private network such as "10.99.0.0/20" (${intToIpv4(end)} is not an ordinary unicast address)`);
   }
   const listenPort = checkPort(path, 'listenPort', props.listenPort ?? 51820, 'pick a UDP port, usually 51820');
   const mtu = integerIn(path, 'mtu', props.mtu, 1420, 1280, 9000, 'use 1420 (the WireGuard default), or lower it by 80 below your path MTU');
@@ -84,6 +95,7 @@ export function gatewaySettings(scope: Construct, props: SettingsProps): Gateway
   };
   return {
     path,
+    name,
     namespace,
     network,
     listenPort,
@@ -136,15 +148,11 @@ export class GatewayContents {
     return this.memo('peerSet', () => new Set(this.peerList)).has(peer);
   }
 
-  /** The address plan of every route, in definition order. */
-  public plan(): AddressPlan {
-    return this.memo('plan', () => planAddresses(this.settings.network,
-      this.routeList.map((route) => ({ path: route.node.path, address: route._explicitAddress }))));
-  }
-
-  public addressOf(route: GatewayRoute): string {
-    const index = this.memo('routeIndex', () => new Map(this.routeList.map((r, i) => [r, i])));
-    return this.plan().addresses[index.get(route)!];
+  /** Routes whose automatic address another route holds too, as messages (see _address-plan.ts). */
+  public addressCollisions(): string[] {
+    return this.memo('collisions', () => addressCollisions(this.settings.network, this.routeList.map((route) => ({
+      path: route.node.path, name: route.node.id, address: route.address, explicit: route._explicitAddress,
+    }))));
   }
 
   /** The service addresses a peer may reach: those with a route that allows it. */
@@ -153,10 +161,7 @@ export class GatewayContents {
   }
 
   public routeSpecs(): RouteSpec[] {
-    return this.memo('routeSpecs', () => {
-      const { addresses } = this.plan();
-      return this.routeList.map((route, i) => route._spec(addresses[i]));
-    });
+    return this.memo('routeSpecs', () => this.routeList.map((route) => route._spec()));
   }
 
   public spec(): GatewaySpec {

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import { automaticAddress } from './_address-plan';
 import { invalid } from './_errors';
 import { RouteSpec } from './_model';
 import { checkIpv4Address, checkPort, networkContains } from './_net';
@@ -14,9 +15,10 @@ import type { WireguardPeer } from './wireguard-peer';
 export interface GatewayRouteOptions {
   /**
    * The address on the gateway's WireGuard interface this route listens on.
-   * Routes may share an address when their listen ports differ.
+   * Routes may share an explicit address when their listen ports differ; an
+   * automatic address belongs to its route alone.
    *
-   * @default - the next free address of the gateway's serviceNetwork, in definition order
+   * @default - derived from the route's name (a hash of it into the gateway's serviceNetwork), so adding, removing or reordering other routes never moves it; synth fails if two routes land on one address
    */
   readonly address?: string;
 
@@ -79,8 +81,18 @@ export abstract class GatewayRoute extends Construct {
   /** The port nginx connects to on the target. */
   public readonly targetPort: number;
 
-  /** The explicit address, if one was given. @internal */
-  public readonly _explicitAddress?: string;
+  /**
+   * The address this route listens on: the explicit `address`, or one derived
+   * from the route's name. It is fixed when the route is defined and never
+   * changes; synth fails if another route holds it too.
+   */
+  public readonly address: string;
+
+  /** Whether `address` was given explicitly. @internal */
+  public readonly _explicitAddress: boolean;
+
+  /** A NetworkPolicy this route defines in its target's namespace, if any. @internal */
+  public _targetPolicy?: { readonly namespace: string; readonly name: string };
 
   private readonly options: GatewayRouteOptions;
   private readonly kind: string;
@@ -98,13 +110,16 @@ export abstract class GatewayRoute extends Construct {
     this.listenPort = options.listenPort === undefined
       ? target.targetPort
       : checkPort(path, 'listenPort', options.listenPort, 'pick a TCP port from 1 to 65535, or omit listenPort to use the target port');
+    this._explicitAddress = options.address !== undefined;
     if (options.address !== undefined) {
-      const a = checkIpv4Address(path, 'address', options.address, `give an address inside the gateway's serviceNetwork ${gateway.serviceNetwork}, or omit it to get the next free one`);
+      const a = checkIpv4Address(path, 'address', options.address, `give an address inside the gateway's serviceNetwork ${gateway.serviceNetwork}, or omit it to derive one from the route's name`);
       if (!networkContains(gateway._network, a)) {
         throw invalid(path, 'address', options.address, `it is outside the gateway's serviceNetwork ${gateway.serviceNetwork}`,
-          `give an address inside ${gateway.serviceNetwork}, or omit it to get the next free one`);
+          `give an address inside ${gateway.serviceNetwork}, or omit it to derive one from the route's name`);
       }
-      this._explicitAddress = options.address;
+      this.address = options.address;
+    } else {
+      this.address = automaticAddress(gateway._network, this.node.id);
     }
     if (options.allowPeers !== undefined && options.allowPeers.length === 0) {
       throw invalid(path, 'allowPeers', [], 'an empty list would deny every peer', 'list the peers that may use this route, or omit allowPeers to allow every peer');
@@ -112,14 +127,6 @@ export abstract class GatewayRoute extends Construct {
     this.connectTimeoutSeconds = wholeSeconds(path, 'connectTimeout', options.connectTimeout, 10);
     this.idleTimeoutSeconds = wholeSeconds(path, 'idleTimeout', options.idleTimeout, 86400);
     gateway._registerRoute(this);
-  }
-
-  /**
-   * The address this route listens on. Addresses are planned over the whole
-   * gateway, so read this after all routes are defined.
-   */
-  public get address(): string {
-    return this.gateway._addressOf(this);
   }
 
   /** `address:listenPort`, what a peer connects to. */
@@ -133,13 +140,13 @@ export abstract class GatewayRoute extends Construct {
   }
 
   /** @internal */
-  public _spec(address: string): RouteSpec {
+  public _spec(): RouteSpec {
     const allow = this.options.allowPeers;
     return {
       kind: this.kind,
       path: this.node.path,
       name: this.node.id,
-      address,
+      address: this.address,
       listenPort: this.listenPort,
       targetHost: this.targetHost,
       targetPort: this.targetPort,
@@ -154,4 +161,12 @@ export abstract class GatewayRoute extends Construct {
    * @internal
    */
   public abstract _egressRule(): any;
+
+  /**
+   * The CIDRs the egress rule allows and the prop they come from ("cidrs",
+   * "egressCidrs"): networks the pod talks to, which no peer and no service
+   * address may overlap.
+   * @internal
+   */
+  public abstract _egressCidrs(): { readonly prop: string; readonly cidrs: string[] };
 }

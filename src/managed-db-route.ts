@@ -33,6 +33,9 @@ export interface ManagedDbRouteOptions extends GatewayRouteOptions {
   /**
    * The CIDRs where the database may live. Required: NetworkPolicies cannot
    * name hosts, so the gateway's egress rule allows these CIDRs on `port`.
+   * No peer address and no part of the gateway's serviceNetwork may lie
+   * inside them (checked at synth): the pod would send the database's traffic
+   * to the peer, or keep it.
    */
   readonly cidrs: string[];
 
@@ -89,5 +92,10 @@ export class ManagedDbRoute extends GatewayRoute {
   /** @internal */
   public _egressRule(): any {
     return { to: this.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: this.targetPort }] };
+  }
+
+  /** @internal */
+  public _egressCidrs() {
+    return { prop: 'cidrs', cidrs: this.cidrs };
   }
 }

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { checkChildId } from './_ids';
+import { objectLabels, targetPolicyName } from './_names';
 import { checkDnsLabel, checkDnsName, checkPort, parseEgressCidr } from './_net';
 import { GatewayRoute, GatewayRouteOptions } from './gateway-route';
 import type { WireguardGateway } from './wireguard-gateway';
@@ -59,7 +60,9 @@ export interface ProxiedServiceOptions extends GatewayRouteOptions {
   /**
    * Allow egress to these CIDRs instead of to pods: for Services whose
    * endpoints are not pods, such as the `kubernetes` Service in `default`
-   * (the API servers' addresses, usually on targetPort 6443).
+   * (the API servers' addresses, usually on targetPort 6443). No peer address
+   * and no part of the gateway's serviceNetwork may lie inside them (checked
+   * at synth).
    *
    * @default - egress to the Service's pods
    */
@@ -151,16 +154,24 @@ export class ProxiedService extends GatewayRoute {
     };
   }
 
+  /** @internal */
+  public _egressCidrs() {
+    return { prop: 'egressCidrs', cidrs: this.egressCidrs ?? [] };
+  }
+
   /**
    * The optional allow-from-gateway policy in the target's namespace (off by
    * default: a namespace's first policy makes it deny-by-default).
    */
   private defineTargetPolicy() {
     const gw = this.gateway;
+    // Named after the gateway and the route, never the construct path: moving either renames nothing.
+    const metadata = { name: targetPolicyName(gw.name, this.node.id), namespace: this.serviceNamespace, labels: objectLabels(gw.name) };
+    this._targetPolicy = { namespace: metadata.namespace, name: metadata.name };
     new ApiObject(this, 'AllowFromGateway', {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
-      metadata: { namespace: this.serviceNamespace },
+      metadata,
       spec: Lazy.any({
         produce: () => {
           const labels = this.selectorLabels();

@@ -1,4 +1,4 @@
-import { ApiObject, Duration, Names } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
@@ -7,12 +7,12 @@ import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
 import { buildService } from './_build-service';
 import { invalid } from './_errors';
-import { checkGateway } from './_gateway-checks';
+import { GatewayIdentity, KnownNetwork, checkGateway } from './_gateway-checks';
 import { GatewayContents, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
-import { FILES } from './_model';
-import { Ipv4Network, networkContains } from './_net';
+import { objectLabels, selectorLabels } from './_names';
+import { Ipv4Network, isIpv4, networkContains, parseIpv4Cidr } from './_net';
 import { renderClientConfig } from './_render-client';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
@@ -21,18 +21,20 @@ import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
 import { WireguardKey } from './wireguard-key';
 import { ClientConfigOptions, WireguardGatewayPeer, WireguardPeer, WireguardPeerOptions } from './wireguard-peer';
 
-/** The default init image: Alpine-based, with iproute2 and wireguard-tools, pinned. */
-export const DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116';
-/** The default nginx image: non-root (uid 101), stream module built in, pinned. */
-export const DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine';
-
-/** The ConfigMap key of the connection information (JSON). */
-export const CONNECTION_INFO = FILES.connectionInfo;
-
 /** Props for `WireguardGateway`. */
 export interface WireguardGatewayProps {
-  /** The server's private key: `WireguardKey.fromSecret(...)` (recommended) or `fromBase64(...)`. */
+  /** The server's private key: `WireguardKey.fromSecretName(...)` (recommended) or `unsafeFromBase64(...)`. */
   readonly privateKey: WireguardKey;
+
+  /**
+   * The gateway's name: the name of every object it defines (Deployment,
+   * Service, ConfigMap, NetworkPolicy, Secret) and its
+   * `app.kubernetes.io/instance` label. A DNS-1035 label. It does not depend on
+   * where the gateway sits in the construct tree, so moving it renames nothing.
+   *
+   * @default - the construct id, if it is a DNS-1035 label (otherwise pass name)
+   */
+  readonly name?: string;
 
   /**
    * The namespace of the gateway's objects.
@@ -43,18 +45,24 @@ export interface WireguardGatewayProps {
 
   /**
    * Define the namespace too, labelled for Pod Security ("privileged", which
-   * the WireGuard init container needs).
+   * the WireGuard init container needs). Refused for "default", "kube-system",
+   * "kube-public" and "kube-node-lease": the label would lower Pod Security for
+   * every workload there.
    *
    * @default false
    */
   readonly defineNamespace?: boolean;
 
   /**
-   * The small network the service addresses come from. Peers reach each
-   * route at one /32 of it; pick one that does not overlap the peers' own
-   * networks. The cluster's networks do not matter.
+   * The network the service addresses come from: peers reach each route at
+   * one address of it, and clients route it into the tunnel. It may not
+   * overlap any network the gateway talks to (routes' `cidrs` and
+   * `egressCidrs`, `dnsCidrs`, `resolverAddresses`: checked at synth), nor,
+   * unchecked, the cluster's pod and Service networks or the peers' own
+   * networks. A /16 to /32; a larger one makes collisions of the addresses
+   * derived from route names rarer.
    *
-   * @default "10.99.0.0/24"
+   * @default "10.99.0.0/20"
    */
   readonly serviceNetwork?: string;
 
@@ -95,11 +103,28 @@ export interface WireguardGatewayProps {
   readonly serviceType?: GatewayServiceType;
 
   /**
-   * A fixed node port for the WireGuard Service.
+   * A fixed node port for the WireGuard Service, inside `serviceNodePortRange`.
    *
    * @default - Kubernetes picks one
    */
   readonly nodePort?: number;
+
+  /**
+   * The cluster's node port range (the API server's
+   * `--service-node-port-range`), to check `nodePort` against.
+   *
+   * @default "30000-32767"
+   */
+  readonly serviceNodePortRange?: string;
+
+  /**
+   * The Service's `loadBalancerClass`: which load balancer controller
+   * implements it, e.g. "service.k8s.aws/nlb" for the AWS Load Balancer
+   * Controller (a UDP-capable NLB). See the README for each cloud.
+   *
+   * @default - the cluster's default load balancer implementation
+   */
+  readonly loadBalancerClass?: string;
 
   /**
    * Client CIDRs allowed to reach the load balancer.
@@ -123,10 +148,51 @@ export interface WireguardGatewayProps {
   readonly serviceAnnotations?: { [key: string]: string };
 
   /**
+   * More labels for the WireGuard Service. The gateway's own labels
+   * (`app.kubernetes.io/*`) win.
+   *
+   * @default - only the gateway's labels
+   */
+  readonly serviceLabels?: { [key: string]: string };
+
+  /**
+   * Labels and annotations for the gateway's pod template (nothing else of
+   * the metadata applies). They may not replace a label or annotation the
+   * gateway sets itself.
+   *
+   * @default - only the gateway's labels and its configuration checksum
+   */
+  readonly podMetadata?: ApiObjectMetadata;
+
+  /**
+   * A Secret of type `kubernetes.io/dockerconfigjson` to pull the images with
+   * (both defaults come from docker.io, where anonymous pulls are rate-limited).
+   *
+   * @default - no image pull secret
+   */
+  readonly dockerRegistryAuth?: kplus.ISecret;
+
+  /**
+   * The pod's service account, e.g. one bound to the privileges your cluster
+   * requires for privileged pods. Its token is still not mounted: nothing in
+   * the pod talks to the Kubernetes API.
+   *
+   * @default - the namespace's default service account
+   */
+  readonly serviceAccount?: kplus.IServiceAccount;
+
+  /**
+   * The pod's priority class.
+   *
+   * @default - the cluster's default priority
+   */
+  readonly priorityClassName?: string;
+
+  /**
    * The init container's image. It must contain `ip` (iproute2) and `wg`
    * (wireguard-tools); nothing is installed at boot.
    *
-   * @default DEFAULT_INIT_IMAGE
+   * @default "docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116" (WireguardGateway.DEFAULT_INIT_IMAGE)
    */
   readonly initImage?: string;
 
@@ -134,7 +200,7 @@ export interface WireguardGatewayProps {
    * The nginx image. It must run as uid 101 with the stream module built in
    * (as the official and nginx-unprivileged images do) and have `/bin/sh` and `awk`.
    *
-   * @default DEFAULT_NGINX_IMAGE
+   * @default "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine" (WireguardGateway.DEFAULT_NGINX_IMAGE)
    */
   readonly nginxImage?: string;
 
@@ -158,7 +224,8 @@ export interface WireguardGatewayProps {
   readonly clusterDomain?: string;
 
   /**
-   * The DNS servers nginx asks.
+   * The DNS servers nginx asks. No peer address and no part of the
+   * serviceNetwork may be one of them (checked at synth).
    *
    * @default - the pod's nameservers, read from /etc/resolv.conf when nginx starts
    */
@@ -202,7 +269,8 @@ export interface WireguardGatewayProps {
 
   /**
    * Extra DNS destinations for the egress rule on port 53, e.g. a node-local
-   * DNS cache ("169.254.20.10/32") or resolvers outside the cluster.
+   * DNS cache ("169.254.20.10/32") or resolvers outside the cluster. No peer
+   * address and no part of the serviceNetwork may lie inside them (checked at synth).
    *
    * @default - none
    */
@@ -264,11 +332,20 @@ export interface WireguardGatewayProps {
  * interface with one /32 per exposed service, and whose nginx (stream) proxies
  * each address:port to a target resolved by DNS per connection.
  *
- * It defines a Secret (with `WireguardKey.fromBase64`), a ConfigMap, a
- * Deployment, a UDP Service and a NetworkPolicy. It is also a network-policy
- * peer: `db.connections.allowFrom(gateway)`.
+ * It defines a Secret (with `WireguardKey.unsafeFromBase64`), a ConfigMap, a
+ * Deployment, a UDP Service and a NetworkPolicy, all named `name`. It is also
+ * a network-policy peer: `db.connections.allowFrom(gateway)`.
  */
 export class WireguardGateway extends Construct implements kplus.INetworkPolicyPeer {
+  /** The default init image: Alpine-based, with iproute2 and wireguard-tools, pinned. */
+  public static readonly DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116';
+  /** The default nginx image: non-root (uid 101), stream module built in, pinned. */
+  public static readonly DEFAULT_NGINX_IMAGE = 'docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine';
+  /** The ConfigMap key of the connection information (JSON): "connection-info.json". */
+  public static readonly CONNECTION_INFO = 'connection-info.json';
+
+  /** The name of every object of the gateway, and its `app.kubernetes.io/instance` label. */
+  public readonly name: string;
   /** The namespace of the gateway's objects. */
   public readonly namespace: string;
   /** The service network, normalized. */
@@ -285,7 +362,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly clusterDomain: string;
   /** Whether allow-from-gateway policies are defined in target namespaces. */
   public readonly targetNamespacePolicies: boolean;
-  /** The labels of the gateway pod. */
+  /** The labels the gateway selects its pods by (its pods carry more). */
   public readonly podLabels: { [key: string]: string };
 
   /** The ConfigMap with nginx.conf, the scripts and the WireGuard peer configuration. */
@@ -294,7 +371,11 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly deployment: kplus.Deployment;
   /** The UDP Service for WireGuard. */
   public readonly service: kplus.Service;
-  /** The NetworkPolicy around the gateway pod (ingress and egress). */
+  /**
+   * The NetworkPolicy around the gateway pod (ingress and egress), rendered at
+   * synth. To allow more, add policies (they are additive), e.g.
+   * `gateway.deployment.connections.allowTo(...)`.
+   */
   public readonly networkPolicy: ApiObject;
   /** The Secret the private key is mounted from. */
   public readonly privateKeySecret: kplus.ISecret;
@@ -314,6 +395,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
     // Props that reach the rendered files, validated.
     const settings = gatewaySettings(this, props);
+    this.name = settings.name;
     this.namespace = settings.namespace;
     this._network = settings.network;
     this.serviceNetwork = settings.network.cidr;
@@ -322,15 +404,13 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     this.endpoint = settings.endpoint;
     this.clusterDomain = settings.clusterDomain;
     this.targetNamespacePolicies = props.targetNamespacePolicies ?? false;
-    this.podLabels = {
-      'app.kubernetes.io/name': 'wireguard-gateway',
-      'app.kubernetes.io/instance': Names.toLabelValue(this),
-    };
-    const metadata = { namespace: this.namespace, labels: { ...this.podLabels } };
+    // Names and labels come from the gateway's name, never from its construct path.
+    this.podLabels = selectorLabels(this.name);
+    const metadata: ApiObjectMetadata = { name: this.name, namespace: this.namespace, labels: objectLabels(this.name) };
 
     // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy.
     this.namespaceObject = props.defineNamespace ? buildNamespace(this, this.namespace) : undefined;
-    const key = props.privateKey._bind(this, this.node.path, this.namespace);
+    const key = props.privateKey._bind(this, this.node.path, metadata);
     this.privateKeySecret = key.secret;
     this.publicKey = props.privateKey.publicKey;
     this.contents = new GatewayContents(settings, this.publicKey);
@@ -338,8 +418,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     this.pod = new GatewayPod(this, props, {
       metadata,
       podLabels: this.podLabels,
-      initImage: props.initImage ?? DEFAULT_INIT_IMAGE,
-      nginxImage: props.nginxImage ?? DEFAULT_NGINX_IMAGE,
+      initImage: props.initImage ?? WireguardGateway.DEFAULT_INIT_IMAGE,
+      nginxImage: props.nginxImage ?? WireguardGateway.DEFAULT_NGINX_IMAGE,
       privilegedInit: settings.privilegedInit,
       listenPort: this.listenPort,
       configMap: this.configMap,
@@ -347,7 +427,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       configChecksum: () => configChecksum(this.contents.rendered()),
     });
     this.deployment = this.pod.deployment;
-    this.service = buildService(this, props, { metadata, selector: this.deployment, listenPort: this.listenPort });
+    this.node.defaultChild = this.deployment;
+    this.service = buildService(this, props, { metadata, selector: this.podLabels, listenPort: this.listenPort });
     const policy = new GatewayNetworkPolicy(this, props, {
       metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
     });
@@ -357,12 +438,17 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       this.addPeer(p.name, p);
     }
 
+    const resolvers: KnownNetwork[] = settings.resolver.addresses.filter(isIpv4)
+      .map((a) => ({ network: parseIpv4Cidr('', '', `${a}/32`), source: 'one of the gateway\'s resolverAddresses', resolver: true }));
     this.node.addValidation({
       validate: () => checkGateway({
         settings,
         contents: this.contents,
         publicKey: this.publicKey,
-        egressIpv4Cidrs: () => policy.egressIpv4Cidrs(),
+        knownNetworks: () => [...resolvers, ...policy.knownNetworks()],
+        identity: () => this._identity(),
+        appGateways: () => this.node.root.node.findAll()
+          .filter((c): c is WireguardGateway => c instanceof WireguardGateway).map((g) => g._identity()),
         configMapBytes: () => configMapBytes(this.contents.rendered()),
       }),
     });
@@ -459,6 +545,15 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     return this.deployment.toPodSelector();
   }
 
+  /**
+   * Where the gateway's pod may run: cdk8s-plus's scheduling API of the
+   * Deployment (`attract` for node selection and affinity, `tolerate` for
+   * taints, `colocate`/`separate`). Same as `gateway.deployment.scheduling`.
+   */
+  public get scheduling(): kplus.WorkloadScheduling {
+    return this.deployment.scheduling;
+  }
+
   // --- Internal: called by routes and peers as they are defined ----------------
 
   /** @internal */
@@ -480,8 +575,13 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     return networkContains(this._network, address);
   }
 
-  /** @internal */
-  public _addressOf(route: GatewayRoute): string {
-    return this.contents.addressOf(route);
+  /** The names this gateway takes in the app, for the check that no two gateways share one. @internal */
+  public _identity(): GatewayIdentity {
+    return {
+      path: this.node.path,
+      namespace: this.namespace,
+      name: this.name,
+      policies: this.contents.routes.flatMap((r) => (r._targetPolicy === undefined ? [] : [{ path: r.node.path, ...r._targetPolicy }])),
+    };
   }
 }

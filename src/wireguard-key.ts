@@ -1,6 +1,28 @@
+import { ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { invalid } from './_errors';
 import { checkKey, isWireguardKey, publicKeyOf } from './_keys';
+import { checkSubdomain } from './_names';
+
+/** The Secret key under which `keygen` and the README store the private key. */
+const DEFAULT_SECRET_KEY = 'private-key';
+
+/** Options for `WireguardKey.fromSecret` and `WireguardKey.fromSecretName`. */
+export interface WireguardKeyFromSecretOptions {
+  /**
+   * The public key of the private key in the Secret (`wg pubkey < server.key`),
+   * for peers and client configurations.
+   */
+  readonly publicKey: string;
+
+  /**
+   * The key inside the Secret that holds the base64 private key.
+   *
+   * @default "private-key"
+   */
+  readonly key?: string;
+}
 
 /**
  * Where the gateway's WireGuard private key comes from.
@@ -10,28 +32,45 @@ import { checkKey, isWireguardKey, publicKeyOf } from './_keys';
  */
 export abstract class WireguardKey {
   /**
-   * Reference an existing Secret that holds the private key. The recommended
-   * path: the key is created out of band and never appears in your manifests.
+   * Reference an existing Secret, by name, in the gateway's namespace. The
+   * recommended path: the key is created out of band and never appears in
+   * your manifests.
    *
    * ```sh
    * wg genkey | tee server.key | wg pubkey > server.pub
    * kubectl -n <ns> create secret generic wireguard-gateway-key --from-file=private-key=server.key
    * ```
    *
-   * @param secret the Secret, e.g. `kplus.Secret.fromSecretName(this, 'Key', 'wireguard-gateway-key')`
-   * @param key the key inside the Secret that holds the base64 private key
-   * @param publicKey the matching public key (`wg pubkey < server.key`), used in client configs
+   * @param secretName the Secret's name, e.g. "wireguard-gateway-key"
    */
-  public static fromSecret(secret: kplus.ISecret, key: string, publicKey: string): WireguardKey {
-    return new SecretKey(secret, key, publicKey);
+  public static fromSecretName(secretName: string, options: WireguardKeyFromSecretOptions): WireguardKey {
+    return new SecretKey({ name: secretName }, options);
   }
 
   /**
-   * Define a Secret from a private key given in code. For development and tests
-   * only: the key is written into the synthesized manifest (inside the Secret,
-   * nowhere else). The public key is derived with Curve25519.
+   * Reference a Secret you have as an object (`kplus.Secret.fromSecretName(...)`
+   * or a `kplus.Secret` your app defines). See `fromSecretName`.
+   */
+  public static fromSecret(secret: kplus.ISecret, options: WireguardKeyFromSecretOptions): WireguardKey {
+    return new SecretKey({ secret }, options);
+  }
+
+  /**
+   * Define a Secret from a private key written in code. Unsafe: the key ends
+   * up in your source and in the synthesized manifest (inside the Secret,
+   * nowhere else). For development and tests only; the public key is derived
+   * with Curve25519.
    *
    * @param privateKey base64 private key, as printed by `wg genkey`
+   */
+  public static unsafeFromBase64(privateKey: string): WireguardKey {
+    return new InlineKey(privateKey);
+  }
+
+  /**
+   * Same as `unsafeFromBase64`.
+   *
+   * @deprecated use `unsafeFromBase64`, whose name says that the key ends up in your manifests
    */
   public static fromBase64(privateKey: string): WireguardKey {
     return new InlineKey(privateKey);
@@ -42,24 +81,33 @@ export abstract class WireguardKey {
 
   /**
    * Bind the key to a gateway: validates it and returns the Secret and the key
-   * inside it that the pod mounts.
+   * inside it that the pod mounts. A Secret the gateway defines gets `metadata`
+   * (the gateway's name, namespace and labels).
    * @internal
    */
-  public abstract _bind(scope: Construct, path: string, namespace: string): { secret: kplus.ISecret; key: string };
+  public abstract _bind(scope: Construct, path: string, metadata: ApiObjectMetadata): { secret: kplus.ISecret; key: string };
 }
 
 class SecretKey extends WireguardKey {
-  constructor(private readonly secret: kplus.ISecret, private readonly key: string, public readonly publicKey: string) {
+  public readonly publicKey: string;
+  private readonly key: string;
+
+  constructor(private readonly ref: { readonly secret?: kplus.ISecret; readonly name?: string }, options: WireguardKeyFromSecretOptions) {
     super();
+    this.publicKey = options.publicKey;
+    this.key = options.key ?? DEFAULT_SECRET_KEY;
   }
 
-  public _bind(_scope: Construct, path: string, _namespace: string) {
+  public _bind(scope: Construct, path: string, _metadata: ApiObjectMetadata) {
     checkKey(path, 'privateKey publicKey', this.publicKey,
       'pass the public key of the private key in the Secret: wg pubkey < server.key');
     if (!/^[-._a-zA-Z0-9]+$/.test(this.key)) {
-      throw new Error(`${path}: invalid privateKey key ${JSON.stringify(this.key)}: a Secret key is made of letters, digits, "-", "_" and ".". Fix: pass the key under which the Secret stores the private key, for example "private-key"`);
+      throw invalid(path, 'privateKey key', this.key, 'a Secret key is made of letters, digits, "-", "_" and "."',
+        'pass the key under which the Secret stores the private key, for example "private-key"');
     }
-    return { secret: this.secret, key: this.key };
+    const secret = this.ref.secret ?? kplus.Secret.fromSecretName(scope, 'PrivateKey',
+      checkSubdomain(path, 'privateKey secretName', this.ref.name!, 'pass the name of the Secret that holds the private key, for example "wireguard-gateway-key"'));
+    return { secret, key: this.key };
   }
 }
 
@@ -71,13 +119,13 @@ class InlineKey extends WireguardKey {
     this.publicKey = isWireguardKey(privateKey) ? publicKeyOf(privateKey) : '';
   }
 
-  public _bind(scope: Construct, path: string, namespace: string) {
+  public _bind(scope: Construct, path: string, metadata: ApiObjectMetadata) {
     checkKey(path, 'privateKey', this.privateKey,
-      'generate one with "wg genkey" or "npx cdk8s-wireguard-gateway keygen"; better, keep it in a Secret and use WireguardKey.fromSecret');
+      'generate one with "wg genkey" or "npx cdk8s-wireguard-gateway keygen"; better, keep it in a Secret and use WireguardKey.fromSecretName');
     const secret = new kplus.Secret(scope, 'PrivateKey', {
-      metadata: { namespace },
-      stringData: { 'private-key': this.privateKey },
+      metadata,
+      stringData: { [DEFAULT_SECRET_KEY]: this.privateKey },
     });
-    return { secret, key: 'private-key' };
+    return { secret, key: DEFAULT_SECRET_KEY };
   }
 }

@@ -14,7 +14,7 @@ import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { GatewayChart } from '../examples/postgres-redis-rds/main';
 import { CONNECTION_INFO_KEY, CliIo, fileBase, parseConnectionInfo, parseOptions, runCli, shellQuote } from '../src/_cli';
 import { publicKeyOf } from '../src/_keys';
-import { CONNECTION_INFO } from '../src/wireguard-gateway';
+import { WireguardGateway } from '../src/wireguard-gateway';
 // Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
 import './posture';
 
@@ -206,7 +206,7 @@ describe('keygen', () => {
     expect(bytes[0] & 7).toBe(0);
     expect(bytes[31] & 0xc0).toBe(0x40);
     expect(r.stdout).toContain('#   kubectl -n wireguard create secret generic wireguard-gateway-key --from-file=private-key=server.key\n');
-    expect(r.stdout).toContain(`WireguardKey.fromSecret(kplus.Secret.fromSecretName(this, 'Key', 'wireguard-gateway-key'), 'private-key', '${publicKey}')`);
+    expect(r.stdout).toContain(`WireguardKey.fromSecretName('wireguard-gateway-key', { publicKey: '${publicKey}' })`);
     expect(r.stdout).toContain('SECRET');
     expect(r.stdout).toContain('umask 077');
   });
@@ -224,7 +224,7 @@ describe('keygen', () => {
     const r = inProcess(['keygen', '--namespace', 'vpn', '--secret-name=gw.key']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('#   kubectl -n vpn create secret generic gw.key --from-file=private-key=server.key\n');
-    expect(r.stdout).toContain('fromSecretName(this, \'Key\', \'gw.key\')');
+    expect(r.stdout).toContain('fromSecretName(\'gw.key\', {');
   });
 
   test('--key-file writes the private key (mode 0600) and does not print it', () => {
@@ -633,7 +633,7 @@ describe('parseConnectionInfo', () => {
   });
 
   test('the CLI looks for the key the gateway writes', () => {
-    expect(CONNECTION_INFO_KEY).toBe(CONNECTION_INFO);
+    expect(CONNECTION_INFO_KEY).toBe(WireguardGateway.CONNECTION_INFO);
   });
 
   test('reads a valid document; a peer reaches the addresses whose routes allow it', () => {

@@ -13,7 +13,7 @@ describe('ManagedDbRoute', () => {
     expect(route.targetHost).toBe('orders.cluster-abc.eu-west-1.rds.amazonaws.com');
     expect(route.targetPort).toBe(5432);
     const conf = configData(objects)['nginx.conf'];
-    expect(conf).toContain('  # ManagedDbRoute test/gw/orders\n  server {\n    listen 10.99.0.1:5432;\n    set $backend "orders.cluster-abc.eu-west-1.rds.amazonaws.com:5432";\n    proxy_pass $backend;');
+    expect(conf).toContain(`  # ManagedDbRoute test/gw/orders\n  server {\n    listen ${route.address}:5432;\n    set $backend "orders.cluster-abc.eu-west-1.rds.amazonaws.com:5432";\n    proxy_pass $backend;`);
     expect(findObject(objects, 'NetworkPolicy').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ protocol: 'TCP', port: 5432 }] });
     expect(nginxTest(conf)).toContain('test is successful');
   });
@@ -36,8 +36,8 @@ describe('ManagedDbRoute', () => {
   test('new ManagedDbRoute(scope, ...) works like gateway.addManagedDbRoute', () => {
     const chart = testChart();
     const gw = testGateway({}, chart);
-    new ManagedDbRoute(chart, 'db', { gateway: gw, host: 'db.example.com', port: 3306, cidrs: ['10.0.0.0/8'] });
-    expect(configData(synth(gw))['nginx.conf']).toContain('listen 10.99.0.1:3306;');
+    const route = new ManagedDbRoute(chart, 'db', { gateway: gw, host: 'db.example.com', port: 3306, cidrs: ['10.20.0.0/16'] });
+    expect(configData(synth(gw))['nginx.conf']).toContain(`listen ${route.address}:3306;`);
   });
 
   describe('validation', () => {

@@ -3,7 +3,8 @@
  * wg0.conf, the client wg-quick file, the hosts file, connection-info.json).
  *
  * Inputs are arbitrary chart, gateway, route and peer names (construct ids,
- * which reach comments), hosts, Service names, namespaces, cluster domains and
+ * which reach comments), gateway names (which name objects), hosts, Service
+ * names, namespaces, cluster domains and
  * endpoints, hostile ones included: `;` `{` `}` `$` quotes, newlines, unicode,
  * JavaScript member names. For each input, either the library rejects it with
  * a message in its shape, or every rendered file has exactly the expected
@@ -60,6 +61,8 @@ interface RouteInput { id: string; db: boolean; host: string; serviceName: strin
 interface Input {
   chartNamespace: string;
   gatewayId: string;
+  /** The gateway's name; without one, the id must be a DNS-1035 label. */
+  gatewayName: string | undefined;
   clusterDomain: string | undefined;
   endpoint: string | undefined;
   routes: RouteInput[];
@@ -69,6 +72,11 @@ interface Input {
 const input: fc.Arbitrary<Input> = fc.record({
   chartNamespace: fc.oneof({ weight: 12, arbitrary: fc.constant('wireguard') }, { weight: 1, arbitrary: labelText }),
   gatewayId: id,
+  gatewayName: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 6, arbitrary: fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/) },
+    { weight: 1, arbitrary: labelText },
+  ),
   clusterDomain: fc.option(hostText, { nil: undefined }),
   endpoint: fc.option(endpoint, { nil: undefined }),
   routes: fc.array(fc.record({ id, db: fc.boolean(), host: hostText, serviceName: labelText, namespace: labelText, restricted: fc.boolean() }),
@@ -79,12 +87,13 @@ const input: fc.Arbitrary<Input> = fc.record({
 // --- Building -------------------------------------------------------------------
 
 /** One key object: deriving the public key (Curve25519) is the slowest step under jest. */
-const SERVER_KEY = WireguardKey.fromBase64(TEST_SERVER_PRIVATE_KEY);
+const SERVER_KEY = WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY);
 
 interface Built { gw: WireguardGateway; routes: Array<{ route: GatewayRoute; input: RouteInput; allow?: WireguardPeer[] }>; peers: WireguardPeer[] }
 
 function build(i: Input): Built {
   const gw = new WireguardGateway(testChart(i.chartNamespace), i.gatewayId, {
+    name: i.gatewayName,
     privateKey: SERVER_KEY,
     clusterDomain: i.clusterDomain,
     endpoint: i.endpoint,

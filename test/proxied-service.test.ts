@@ -26,10 +26,11 @@ describe('ProxiedService', () => {
     expect(route.serviceNamespace).toBe('databases');
     expect(route.targetHost).toBe('postgres.databases.svc.cluster.local');
     expect(route.listenPort).toBe(5432);
-    expect(route.address).toBe('10.99.0.1');
-    expect(route.endpoint).toBe('10.99.0.1:5432');
+    // Derived from the route's name "pg" in the default 10.99.0.0/20.
+    expect(route.address).toBe('10.99.5.187');
+    expect(route.endpoint).toBe('10.99.5.187:5432');
     expect(serverBlocks(configData(objects)['nginx.conf'])[0].slice(0, 2)).toEqual([
-      'listen 10.99.0.1:5432;', 'set $backend "postgres.databases.svc.cluster.local:5432";',
+      'listen 10.99.5.187:5432;', 'set $backend "postgres.databases.svc.cluster.local:5432";',
     ]);
     const egress = findObject(objects, 'NetworkPolicy', (p) => p.metadata.namespace === 'wireguard').spec.egress;
     expect(egress).toContainEqual({
@@ -90,9 +91,9 @@ describe('ProxiedService', () => {
     const b = gw.addProxiedService('pg-admin', { serviceName: 'pgadmin', port: 80, address: '10.99.0.50', listenPort: 8080 });
     const c = gw.addProxiedService('pg2', { serviceName: 'pg2', port: 5432 });
     const objects = synth(gw);
-    expect([a.endpoint, b.endpoint, c.endpoint]).toEqual(['10.99.0.50:5432', '10.99.0.50:8080', '10.99.0.1:5432']);
+    expect([a.endpoint, b.endpoint, c.endpoint]).toEqual(['10.99.0.50:5432', '10.99.0.50:8080', '10.99.5.188:5432']);
     const script = configData(objects)['init.sh'];
-    expect(script.match(/^ip address add .*$/gm)).toEqual(['ip address add 10.99.0.1/32 dev "$WG_IF"', 'ip address add 10.99.0.50/32 dev "$WG_IF"']);
+    expect(script.match(/^ip address add .*$/gm)).toEqual(['ip address add 10.99.0.50/32 dev "$WG_IF"', 'ip address add 10.99.5.188/32 dev "$WG_IF"']);
   });
 
   test('new ProxiedService(scope, ...) works like gateway.addProxiedService', () => {
@@ -148,7 +149,7 @@ describe('ProxiedService', () => {
       expect(() => testGateway().addProxiedService('x', { serviceName: 'pg', port: 1, egressCidrs: ['10.0.0.1'] })).toThrow('test/gw/x: invalid egressCidrs[0] "10.0.0.1": an IPv4 CIDR needs a /prefix. Fix: did you mean "10.0.0.1/32"');
     });
     test('fails if the address is outside the service network, or not an address', () => {
-      expect(() => testGateway().addProxiedService('x', { serviceName: 'pg', port: 1, address: '10.98.0.1' })).toThrow('test/gw/x: invalid address "10.98.0.1": it is outside the gateway\'s serviceNetwork 10.99.0.0/24. Fix: give an address inside 10.99.0.0/24');
+      expect(() => testGateway().addProxiedService('x', { serviceName: 'pg', port: 1, address: '10.98.0.1' })).toThrow('test/gw/x: invalid address "10.98.0.1": it is outside the gateway\'s serviceNetwork 10.99.0.0/20. Fix: give an address inside 10.99.0.0/20');
       expect(() => testGateway().addProxiedService('x', { serviceName: 'pg', port: 1, address: '10.99.0.1/32' })).toThrow('invalid address "10.99.0.1/32": must be a single IPv4 address "a.b.c.d". Fix: give a single address without a prefix, for example "10.99.0.1"');
     });
     test('fails if listenPort or targetPort are out of range', () => {

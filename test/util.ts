@@ -31,7 +31,7 @@ export function testChart(namespace = 'wireguard'): Chart {
 /** A gateway in a fresh chart, with the fixed test key unless props say otherwise. */
 export function testGateway(props: Partial<WireguardGatewayProps> = {}, chart: Construct = testChart()): WireguardGateway {
   return new WireguardGateway(chart, 'gw', {
-    privateKey: WireguardKey.fromBase64(TEST_SERVER_PRIVATE_KEY),
+    privateKey: WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY),
     ...props,
   });
 }

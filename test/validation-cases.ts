@@ -6,6 +6,7 @@
  */
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
 import { DatabaseEngine, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testChart, testGateway } from './util';
 
@@ -25,8 +26,8 @@ export interface ValidationCase {
 }
 
 /** A gateway with one route, so whole-app checks get past "exposes nothing". */
-function gatewayWithRoute(props: Parameters<typeof testGateway>[0] = {}): WireguardGateway {
-  const gw = testGateway(props);
+function gatewayWithRoute(props: Parameters<typeof testGateway>[0] = {}, scope?: Construct): WireguardGateway {
+  const gw = testGateway(props, scope);
   gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
   return gw;
 }
@@ -52,9 +53,9 @@ export const CASES: ValidationCase[] = [
   C('V03', NET, 'a CIDR with host bits set', 'construct', () => testGateway({ serviceNetwork: '10.99.0.1/24' }),
     'test/gw: invalid serviceNetwork "10.99.0.1/24": the address has host bits set for its prefix. Fix: did you mean "10.99.0.0/24"'),
   C('V04', NET, 'a service network larger than /16', 'construct', () => testGateway({ serviceNetwork: '10.0.0.0/8' }),
-    'test/gw: invalid serviceNetwork "10.0.0.0/8": must be /16 or smaller: it only holds one address per service. Fix: pick a small network such as "10.99.0.0/24"'),
+    'test/gw: invalid serviceNetwork "10.0.0.0/8": must be /16 or smaller: it only holds one address per service. Fix: pick a small network such as "10.99.0.0/20"'),
   C('V05', NET, 'a service network in a special range (loopback, link-local, multicast, ...)', 'construct', () => testGateway({ serviceNetwork: '127.0.0.0/24' }),
-    'test/gw: invalid serviceNetwork "127.0.0.0/24": it is in the loopback range, which is not for tunnel or service addresses. Fix: pick a private network such as "10.99.0.0/24" (127.0.0.0 is not an ordinary unicast address)'),
+    'test/gw: invalid serviceNetwork "127.0.0.0/24": it is in the loopback range, which is not for tunnel or service addresses. Fix: pick a private network such as "10.99.0.0/20" (127.0.0.0 is not an ordinary unicast address)'),
   C('V06', NET, 'an IPv6 CIDR with host bits set', 'construct', () => testGateway({ loadBalancerSourceRanges: ['2001:db8::1/32'] }),
     'test/gw: invalid loadBalancerSourceRanges[0] "2001:db8::1/32": the address has host bits set for its prefix. Fix: did you mean "2001:db8::/32"'),
   C('V07', NET, 'text that is no CIDR at all', 'construct', () => testGateway({ loadBalancerSourceRanges: ['any:where'] }),
@@ -63,14 +64,16 @@ export const CASES: ValidationCase[] = [
     'test/gw/rds: invalid cidrs[0] "0.0.0.0/0": a /0 opens the gateway\'s egress to every address on that port. Fix: list the subnets where the target lives, for example "10.20.0.0/16"'),
   C('V09', NET, 'a port outside 1-65535', 'construct', () => testGateway({ listenPort: 70000 }),
     'test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820'),
-  C('V10', NET, 'a node port outside 1-65535', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 0 }),
-    'test/gw: invalid nodePort 0: must be an integer from 1 to 65535, inside the cluster\'s node port range (usually 30000-32767). Fix: pick a free node port such as 31820, or omit it'),
+  C('V10', NET, 'a node port outside the node port range (30000-32767, or serviceNodePortRange)', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 80 }),
+    'test/gw: invalid nodePort 80: must be an integer inside the cluster\'s node port range 30000-32767. Fix: pick a free node port such as 31820, or omit nodePort to let Kubernetes pick one; if your API server\'s --service-node-port-range differs, set serviceNodePortRange'),
+  C('V63', NET, 'a node port range that is not "<first>-<last>" in order', 'construct', () => testGateway({ nodePort: 31820, serviceNodePortRange: '32767-30000' }),
+    'test/gw: invalid serviceNodePortRange "32767-30000": must be "<first>-<last>", two ports from 1 to 65535 in order, as the API server\'s --service-node-port-range. Fix: copy your API server\'s --service-node-port-range, or omit it for the default "30000-32767"'),
   C('V11', NET, 'a route address with a prefix', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, address: '10.99.0.5/32' }),
     'test/gw/pg: invalid address "10.99.0.5/32": must be a single IPv4 address "a.b.c.d". Fix: give a single address without a prefix, for example "10.99.0.5"'),
   C('V12', NET, 'a route address outside the service network', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, address: '10.98.0.5' }),
-    'test/gw/pg: invalid address "10.98.0.5": it is outside the gateway\'s serviceNetwork 10.99.0.0/24. Fix: give an address inside 10.99.0.0/24, or omit it to get the next free one'),
+    'test/gw/pg: invalid address "10.98.0.5": it is outside the gateway\'s serviceNetwork 10.99.0.0/20. Fix: give an address inside 10.99.0.0/20, or omit it to derive one from the route\'s name'),
   C('V13', NET, 'a peer address inside the service network', 'construct', () => peer(testGateway(), 'laptop', '10.99.0.7'),
-    'test/gw/laptop: invalid address "10.99.0.7": it is inside the gateway\'s serviceNetwork 10.99.0.0/24, which holds the service addresses. Fix: give the peer an address outside 10.99.0.0/24, for example in a separate peer network'),
+    'test/gw/laptop: invalid address "10.99.0.7": it is inside the gateway\'s serviceNetwork 10.99.0.0/20, which holds the service addresses. Fix: give the peer an address outside 10.99.0.0/20, for example in a separate peer network'),
   C('V14', NET, 'a peer address in a special range (loopback, link-local, multicast, ...)', 'construct', () => peer(testGateway(), 'laptop', '169.254.169.254'),
     'test/gw/laptop: invalid address "169.254.169.254": it is in the linkLocal range, which is not for tunnel or service addresses. Fix: give the peer an ordinary private address, for example "10.98.0.2"'),
   C('V15', NET, 'a resolver address that is no IP address', 'construct', () => testGateway({ resolverAddresses: ['10.96.0.10:53'] }),
@@ -79,13 +82,13 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid resolverAddresses[0] "fe80::1%eth0": must be an IPv4 or IPv6 address. Fix: give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf'),
 
   // --- Keys and DNS names ----------------------------------------------------
-  C('V17', NAMES, 'a private key that is not 32 bytes of base64 (never echoed)', 'construct', () => new WireguardGateway(testChart(), 'gw', { privateKey: WireguardKey.fromBase64('c2VjcmV0LWJ1dC1zaG9ydA==') }),
-    'test/gw: invalid privateKey "<24 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: generate one with "wg genkey" or "npx cdk8s-wireguard-gateway keygen"; better, keep it in a Secret and use WireguardKey.fromSecret'),
+  C('V17', NAMES, 'a private key that is not 32 bytes of base64 (never echoed)', 'construct', () => new WireguardGateway(testChart(), 'gw', { privateKey: WireguardKey.unsafeFromBase64('c2VjcmV0LWJ1dC1zaG9ydA==') }),
+    'test/gw: invalid privateKey "<24 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: generate one with "wg genkey" or "npx cdk8s-wireguard-gateway keygen"; better, keep it in a Secret and use WireguardKey.fromSecretName'),
   C('V18', NAMES, 'a public key that is not a WireGuard key', 'construct', () => peer(testGateway(), 'laptop', '10.98.0.2', 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY'),
     'test/gw/laptop: invalid publicKey "<43 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: pass the peer\'s public key: wg pubkey < peer.key'),
   C('V19', NAMES, 'a Secret key name with characters Secrets do not allow', 'construct', () => {
     const chart = testChart();
-    return new WireguardGateway(chart, 'gw', { privateKey: WireguardKey.fromSecret(kplus.Secret.fromSecretName(chart, 'S', 'wg-key'), 'private key', TEST_SERVER_PUBLIC_KEY) });
+    return new WireguardGateway(chart, 'gw', { privateKey: WireguardKey.fromSecret(kplus.Secret.fromSecretName(chart, 'S', 'wg-key'), { publicKey: TEST_SERVER_PUBLIC_KEY, key: 'private key' }) });
   }, 'test/gw: invalid privateKey key "private key": a Secret key is made of letters, digits, "-", "_" and ".". Fix: pass the key under which the Secret stores the private key, for example "private-key"'),
   C('V20', NAMES, 'a host name with characters that could change a rendered file', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com;\n  allow all', port: 5432, cidrs: ['10.20.0.0/16'] }),
     'test/gw/rds: invalid host "db.example.com;\\n  allow all": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: give the database endpoint\'s DNS name, for example "mydb.abc123.eu-west-1.rds.amazonaws.com"'),
@@ -103,6 +106,22 @@ export const CASES: ValidationCase[] = [
     `test/gw/pg: invalid serviceName "${'p'.repeat(40)}.wireguard.svc.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: shorten the Service name, its namespace or the gateway's clusterDomain: together they form the DNS name nginx resolves`),
   C('V27', NAMES, 'a DNS namespace that is no DNS label', 'construct', () => testGateway({ dnsNamespace: 'kube_system' }),
     'test/gw: invalid dnsNamespace "kube_system": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace of your cluster DNS, usually "kube-system"'),
+  C('V64', NAMES, 'a gateway name that is no DNS-1035 label', 'construct', () => testGateway({ name: 'VPN_gw' }),
+    'test/gw: invalid name "VPN_gw": must be a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit; it names every object of the gateway. Fix: use a name like "vpn-gw"'),
+  C('V65', NAMES, 'a construct id that cannot be the gateway\'s name, without a name', 'construct', () => new WireguardGateway(testChart(), 'Gateway1', { privateKey: WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY) }),
+    'test/Gateway1: invalid name undefined: without a name the construct id "Gateway1" names every object of the gateway, and it is not a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit. Fix: pass name, for example name: "gateway1"'),
+  C('V66', NAMES, 'a label key that is no qualified name', 'construct', () => testGateway({ serviceLabels: { 'team name': 'payments' } }),
+    'test/gw: invalid serviceLabels key "team name": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a key like "example.com/team" or "team"'),
+  C('V67', NAMES, 'a label value that is no label value', 'construct', () => testGateway({ podMetadata: { labels: { team: 'payments team' } } }),
+    'test/gw: invalid podMetadata.labels["team"] "payments team": a label value is empty or 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a short value like "payments"; put free text in an annotation'),
+  C('V68', NAMES, 'an annotation key that is no qualified name', 'construct', () => testGateway({ serviceAnnotations: { 'example.com/a/b': 'x' } }),
+    'test/gw: invalid serviceAnnotations key "example.com/a/b": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a key like "example.com/owner"'),
+  C('V69', NAMES, 'a loadBalancerClass that is no qualified name', 'construct', () => testGateway({ loadBalancerClass: 'aws nlb' }),
+    'test/gw: invalid loadBalancerClass "aws nlb": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use your load balancer controller\'s class, for example "service.k8s.aws/nlb" (AWS Load Balancer Controller)'),
+  C('V70', NAMES, 'a priority class name that is no DNS subdomain', 'construct', () => testGateway({ priorityClassName: 'High_Priority' }),
+    'test/gw: invalid priorityClassName "High_Priority": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: use the name of a PriorityClass of the cluster, for example "system-cluster-critical"'),
+  C('V71', NAMES, 'a Secret name that is no DNS subdomain', 'construct', () => testGateway({ privateKey: WireguardKey.fromSecretName('wg_key', { publicKey: TEST_SERVER_PUBLIC_KEY }) }),
+    'test/gw: invalid privateKey secretName "wg_key": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: pass the name of the Secret that holds the private key, for example "wireguard-gateway-key"'),
 
   // --- Duplicates, collisions -------------------------------------------------
   C('V28', DUP, 'a route or peer id already taken in its scope (a route and a peer of one name, or a gateway part)', 'construct', () => {
@@ -116,6 +135,18 @@ export const CASES: ValidationCase[] = [
   // --- Contradictory and missing options -----------------------------------------
   C('V30', CONTRA, 'loadBalancerSourceRanges on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['192.0.2.0/24'] }),
     'test/gw: invalid loadBalancerSourceRanges ["192.0.2.0/24"]: they only apply to serviceType LOAD_BALANCER, not NodePort. Fix: drop loadBalancerSourceRanges, or use GatewayServiceType.LOAD_BALANCER'),
+  C('V72', CONTRA, 'defineNamespace on a namespace other workloads share (default, kube-system, kube-public, kube-node-lease)', 'construct', () => testGateway({ defineNamespace: true }, testChart('default')),
+    'test/gw: invalid namespace "default": defineNamespace labels the namespace "pod-security.kubernetes.io/enforce: privileged", which would lower Pod Security for every workload in it; "default", "kube-system", "kube-public", "kube-node-lease" are refused. Fix: give the gateway a namespace of its own (the namespace prop or the chart\'s, for example "wireguard"), or drop defineNamespace'),
+  C('V73', CONTRA, 'loadBalancerClass on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerClass: 'service.k8s.aws/nlb' }),
+    'test/gw: invalid loadBalancerClass "service.k8s.aws/nlb": it only applies to serviceType LOAD_BALANCER, not NodePort. Fix: drop loadBalancerClass, or use GatewayServiceType.LOAD_BALANCER'),
+  C('V74', CONTRA, 'serviceNodePortRange without nodePort', 'construct', () => testGateway({ serviceNodePortRange: '20000-22767' }),
+    'test/gw: invalid serviceNodePortRange "20000-22767": it only checks nodePort, which is not set. Fix: set nodePort too, or drop serviceNodePortRange'),
+  C('V75', CONTRA, 'a pod label the gateway sets itself, in podMetadata', 'construct', () => testGateway({ podMetadata: { labels: { 'app.kubernetes.io/instance': 'vpn' } } }),
+    'test/gw: invalid podMetadata.labels["app.kubernetes.io/instance"] "vpn": the gateway sets this label on its pods itself (to "gw"). Fix: drop it from podMetadata; add your own label under another key'),
+  C('V76', CONTRA, 'the configuration checksum annotation, in podMetadata', 'construct', () => testGateway({ podMetadata: { annotations: { 'wireguard-gateway.cdk8s.io/config-checksum': 'x' } } }),
+    'test/gw: invalid podMetadata.annotations["wireguard-gateway.cdk8s.io/config-checksum"] "x": the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes. Fix: drop it from podMetadata'),
+  C('V77', CONTRA, 'podMetadata other than labels and annotations', 'construct', () => testGateway({ podMetadata: { name: 'gateway-pod' } }),
+    'test/gw: invalid podMetadata.name "gateway-pod": only labels and annotations apply to the gateway\'s pod template. Fix: drop name from podMetadata'),
   C('V31', CONTRA, 'both service and serviceName', 'construct', () => {
     const gw = testGateway();
     const svc = new kplus.Service(testChart(), 'Svc', { ports: [{ port: 5432 }] });
@@ -171,11 +202,24 @@ export const CASES: ValidationCase[] = [
   // --- Whole-app conditions -------------------------------------------------------------
   C('V51', APP, 'an empty gateway', 'synth', () => synth(testGateway()),
     '[test/gw] test/gw: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)'),
-  C('V52', APP, 'an exhausted service network', 'synth', () => {
+  C('V52', APP, 'two routes on one automatic address, in a full service network', 'synth', () => {
     const gw = testGateway({ serviceNetwork: '10.99.0.0/30' });
     for (const id of ['a', 'b', 'c']) gw.addProxiedService(id, { serviceName: id, port: 5432 });
     return synth(gw);
-  }, '[test/gw] test/gw/c: invalid address undefined: the service network 10.99.0.0/30 has no free address left (2 usable, all taken). Fix: give the gateway a larger serviceNetwork, or let routes share an address with an explicit "address" on different ports'),
+  }, '[test/gw] test/gw/b: invalid address "10.99.0.1": it is the automatic address of this route (derived from its name), and route test/gw/a (derived from its name) has it too. Fix: give the gateway a larger serviceNetwork (10.99.0.0/30 has no free address left, 2 usable), or let routes share an explicit address on different ports'),
+  C('V78', APP, 'two routes whose names give one automatic address', 'synth', () => {
+    const gw = testGateway();
+    gw.addProxiedService('orders-cache', { serviceName: 'orders-cache', port: 6379 });
+    gw.addProxiedService('sessions-cache', { serviceName: 'sessions-cache', port: 6379 });
+    return synth(gw);
+  }, '[test/gw] test/gw/sessions-cache: invalid address "10.99.0.227": it is the automatic address of this route (derived from its name), and route test/gw/orders-cache (derived from its name) has it too. '
+    + 'Fix: give one of them an explicit address that no route uses, for example address: "10.99.0.228" on test/gw/sessions-cache; if peers already reach test/gw/sessions-cache at 10.99.0.227, give it to test/gw/orders-cache instead'),
+  C('V79', APP, 'an explicit address that is another route\'s automatic address', 'synth', () => {
+    const gw = testGateway();
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    gw.addProxiedService('redis', { serviceName: 'redis', port: 6379, address: '10.99.5.187' });
+    return synth(gw);
+  }, '[test/gw] test/gw/pg: invalid address "10.99.5.187": it is the automatic address of this route (derived from its name), and route test/gw/redis (given explicitly) has it too. Fix: give test/gw/pg an explicit address that no route uses, for example address: "10.99.5.188"'),
   C('V53', APP, 'two routes on one address and port', 'synth', () => {
     const gw = testGateway();
     gw.addProxiedService('a', { serviceName: 'a', port: 5432, address: '10.99.0.9' });
@@ -216,12 +260,32 @@ export const CASES: ValidationCase[] = [
     peer(gw, 'a', '10.96.0.10');
     return synth(gw);
   }, '[test/gw] test/gw/a: invalid address "10.96.0.10": it is one of the gateway\'s resolverAddresses, so the pod would send its DNS queries to this peer. Fix: give the peer an address outside every network the gateway talks to'),
-  C('V60', APP, 'a peer address that is a /32 egress destination', 'synth', () => {
+  C('V60', APP, 'a peer address inside a network the gateway talks to (a route\'s cidrs or egressCidrs, dnsCidrs)', 'synth', () => {
     const gw = testGateway();
-    gw.addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.5/32'] });
-    peer(gw, 'a', '10.20.0.5');
+    gw.addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
+    peer(gw, 'a', '10.20.0.7');
     return synth(gw);
-  }, '[test/gw] test/gw/a: invalid address "10.20.0.5": it is the egress destination 10.20.0.5/32, so the pod would send that traffic to this peer. Fix: give the peer an address outside every network the gateway talks to'),
+  }, '[test/gw] test/gw/a: invalid address "10.20.0.7": it is inside 10.20.0.0/16, the cidrs of route test/gw/rds, and the pod routes every peer\'s address into the tunnel, so its traffic to 10.20.0.7 would go to this peer. '
+    + 'Fix: give the peer an address outside every network the gateway talks to (the routes\' cidrs and egressCidrs, dnsCidrs and resolverAddresses)'),
+  C('V80', APP, 'a service network that overlaps a network the gateway talks to (cidrs, egressCidrs, dnsCidrs, resolverAddresses)', 'synth', () => {
+    const gw = testGateway({ serviceNetwork: '10.20.16.0/20' });
+    gw.addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
+    return synth(gw);
+  }, '[test/gw] test/gw: invalid serviceNetwork "10.20.16.0/20": it overlaps 10.20.0.0/16, the cidrs of route test/gw/rds, and the pod holds the service addresses itself, so its traffic to a target at one of them would never leave the pod. '
+    + 'Fix: pick a serviceNetwork that overlaps no network the gateway talks to (the routes\' cidrs and egressCidrs, dnsCidrs and resolverAddresses)'),
+  C('V81', APP, 'two gateways of one name in one namespace', 'synth', () => {
+    const chart = testChart();
+    gatewayWithRoute({}, chart);
+    const other = gatewayWithRoute({}, new Construct(chart, 'team'));
+    return synth(other);
+  }, '[test/team/gw] test/team/gw: invalid name "gw": gateway test/gw has the same name in namespace "wireguard", and every object of a gateway is named after it. Fix: give one of them another name (the name prop), or another namespace'),
+  C('V82', APP, 'two allow-from-gateway policies of one name in one namespace', 'synth', () => {
+    const chart = testChart();
+    for (const [scope, namespace] of [[chart, 'vpn-a'], [new Construct(chart, 'team'), 'vpn-b']] as const) {
+      testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 });
+    }
+    return synth(chart);
+  }, '[test/team/gw] test/team/gw/pg: invalid route id "pg": its allow-from-gateway NetworkPolicy db/gw.pg is also defined by test/gw/pg. Fix: give one of the two gateways another name, or one of the routes another id'),
   C('V61', APP, 'a Service without a pod selector (the policy cannot name its endpoints)', 'synth', () => {
     const chart = testChart();
     const svc = new kplus.Service(chart, 'Svc', { metadata: { name: 'ext' }, ports: [{ port: 5432 }] });
@@ -231,7 +295,8 @@ export const CASES: ValidationCase[] = [
   }, '[test/gw/ext] test/gw/ext: the Service wireguard/ext has no pod selector, so the gateway\'s NetworkPolicy cannot name its endpoints. Fix: pass egressCidrs with the endpoints\' CIDRs, or podSelector with their pods\' labels'),
   C('V62', APP, 'a configuration too large for one ConfigMap (1 MiB)', 'synth', () => {
     const gw = testGateway({ serviceNetwork: '10.99.0.0/16' });
-    for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080 });
+    // Explicit addresses: 3,000 names in a /16 would also collide.
+    for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080, address: `10.99.${(i + 1) >> 8}.${(i + 1) & 255}` });
     return synth(gw);
   }, '[test/gw] test/gw: the rendered configuration is 1436639 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
     + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)'),

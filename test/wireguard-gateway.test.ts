@@ -1,8 +1,9 @@
-import { Duration, Size } from 'cdk8s';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import {
-  DEFAULT_INIT_IMAGE, DEFAULT_NGINX_IMAGE, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardKey,
-} from '../src';
+import { Construct } from 'constructs';
+import { ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardGateway, WireguardKey } from '../src';
 import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, nginxTest, synth, testChart, testGateway, validateWithSchemas } from './util';
 
 function smallGateway(props = {}) {
@@ -94,10 +95,10 @@ describe('WireguardGateway', () => {
 
   test('images are pinned and overridable', () => {
     const pod = (props = {}) => findObject(synth(smallGateway(props)), 'Deployment').spec.template.spec;
-    expect(pod().initContainers[0].image).toBe(DEFAULT_INIT_IMAGE);
-    expect(pod().containers[0].image).toBe(DEFAULT_NGINX_IMAGE);
-    expect(DEFAULT_INIT_IMAGE).toMatch(/:[0-9][^:]*$/);
-    expect(DEFAULT_NGINX_IMAGE).toMatch(/:[0-9][^:]*$/);
+    expect(pod().initContainers[0].image).toBe(WireguardGateway.DEFAULT_INIT_IMAGE);
+    expect(pod().containers[0].image).toBe(WireguardGateway.DEFAULT_NGINX_IMAGE);
+    expect(WireguardGateway.DEFAULT_INIT_IMAGE).toMatch(/:[0-9][^:]*$/);
+    expect(WireguardGateway.DEFAULT_NGINX_IMAGE).toMatch(/:[0-9][^:]*$/);
     const custom = pod({ initImage: 'registry.example/wg:1', nginxImage: 'registry.example/nginx:2' });
     expect(custom.initContainers[0].image).toBe('registry.example/wg:1');
     expect(custom.containers[0].image).toBe('registry.example/nginx:2');
@@ -123,8 +124,8 @@ describe('WireguardGateway', () => {
   test('WireguardKey.fromSecret references an existing Secret and defines none', () => {
     const chart = testChart();
     const secret = kplus.Secret.fromSecretName(chart, 'Key', 'my-wg-key');
-    const gw = testGateway({ privateKey: WireguardKey.fromSecret(secret, 'wg.key', TEST_SERVER_PUBLIC_KEY) }, chart);
-    gw.addManagedDbRoute('db', { host: 'db.example.com', port: 5432, cidrs: ['10.0.0.0/8'] });
+    const gw = testGateway({ privateKey: WireguardKey.fromSecret(secret, { publicKey: TEST_SERVER_PUBLIC_KEY, key: 'wg.key' }) }, chart);
+    gw.addManagedDbRoute('db', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
     const objects = synth(gw);
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const pod = findObject(objects, 'Deployment').spec.template.spec;
@@ -134,7 +135,7 @@ describe('WireguardGateway', () => {
     expect(gw.publicKey).toBe(TEST_SERVER_PUBLIC_KEY);
   });
 
-  test('fromBase64 derives the public key', () => {
+  test('unsafeFromBase64 derives the public key', () => {
     expect(smallGateway().publicKey).toBe(TEST_SERVER_PUBLIC_KEY);
   });
 
@@ -211,9 +212,11 @@ describe('WireguardGateway', () => {
   test('targetNamespacePolicies adds an allow-from-gateway policy in each target namespace', () => {
     const gw = testGateway({ targetNamespacePolicies: true });
     gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, targetPort: 5433, podSelector: { app: 'pg' } });
-    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 5432, cidrs: ['10.0.0.0/8'] });
+    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
     const policies = synth(gw).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'db');
     expect(policies).toHaveLength(1);
+    // Named after the gateway and the route, labelled like the gateway's own objects.
+    expect(policies[0].metadata).toEqual({ name: 'gw.pg', namespace: 'db', labels: expect.objectContaining({ 'app.kubernetes.io/instance': 'gw' }) });
     expect(policies[0].spec).toEqual({
       podSelector: { matchLabels: { app: 'pg' } },
       policyTypes: ['Ingress'],
@@ -257,11 +260,11 @@ describe('WireguardGateway', () => {
     // ProxiedService constructed directly after the gateway, and a peer after it.
     const chart = testChart();
     const gw = testGateway({}, chart);
-    new ProxiedService(chart, 'pg', { gateway: gw, serviceName: 'pg', port: 5432 });
+    const pg = new ProxiedService(chart, 'pg', { gateway: gw, serviceName: 'pg', port: 5432 });
     gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
     const data = configData(synth(gw));
     expect(data['wg0.conf']).toContain(PEER_KEYS[0]);
-    expect(data['nginx.conf']).toContain('listen 10.99.0.1:5432;');
+    expect(data['nginx.conf']).toContain(`listen ${pg.address}:5432;`);
   });
 
   test('synth is deterministic: same input, byte-identical output', () => {
@@ -279,10 +282,159 @@ describe('WireguardGateway', () => {
     gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, allowPeers: [laptop] });
     gw.addProxiedService('pg-replica', { serviceName: 'pg-replica', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 5432 });
     gw.addProxiedService('pg-admin', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 15432 });
-    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 3306, cidrs: ['10.0.0.0/8'], idleTimeout: Duration.hours(2) });
+    gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 3306, cidrs: ['10.20.0.0/16'], idleTimeout: Duration.hours(2) });
     const conf = configData(synth(gw))['nginx.conf'];
     expect(conf).toContain('resolver 10.96.0.10 [fd00::10] valid=3s ipv6=off;');
     expect(nginxTest(conf)).toContain('test is successful');
+  });
+
+  describe('names and labels', () => {
+    /** A gateway with every kind of object, at `scope`. */
+    function everyObject(scope: Construct, name?: string): WireguardGateway {
+      const gw = testGateway({ name, defineNamespace: true, targetNamespacePolicies: true }, scope);
+      gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+      gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
+      gw.addManagedDbRoute('orders-db', { host: 'orders.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
+      return gw;
+    }
+
+    /** Every object, without what legitimately names the construct path: rendered comments and their checksum. */
+    function identities(objects: any[]): any[] {
+      return objects.map((o) => {
+        const copy = JSON.parse(JSON.stringify(o));
+        if (copy.kind === 'ConfigMap') delete copy.data;
+        delete copy.spec?.template?.metadata?.annotations?.['wireguard-gateway.cdk8s.io/config-checksum'];
+        return copy;
+      });
+    }
+
+    test('moving the gateway under another scope, with the same name, changes no object name, label or selector', () => {
+      // GIVEN the gateway at vpn/gw, and the same gateway moved to vpn/network/gw
+      const before = new Chart(Testing.app(), 'vpn', { namespace: 'wireguard' });
+      const after = new Chart(Testing.app(), 'vpn', { namespace: 'wireguard' });
+      const moved = everyObject(new Construct(after, 'network'));
+      everyObject(before);
+      // WHEN
+      const a = synth(before);
+      const b = synth(moved);
+      // THEN every object is the same but for the comments that name the path
+      expect(identities(b)).toEqual(identities(a));
+      expect(a.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort()).toEqual([
+        'ConfigMap wireguard/gw', 'Deployment wireguard/gw', 'Namespace /wireguard', 'NetworkPolicy db/gw.postgres',
+        'NetworkPolicy wireguard/gw', 'Secret wireguard/gw', 'Service wireguard/gw',
+      ]);
+      expect(JSON.stringify(a)).not.toMatch(/-c8[0-9a-f]{6}"/); // no path hash anywhere
+    });
+
+    test('the name prop names every object and sets the instance label; the id does not matter then', () => {
+      const objects = synth(everyObject(testChart(), 'corp-vpn'));
+      for (const o of objects.filter((x) => x.kind !== 'Namespace')) {
+        expect(o.metadata.name).toMatch(/^corp-vpn(\.postgres)?$/);
+        expect(o.metadata.labels).toEqual({
+          'app.kubernetes.io/name': 'wireguard-gateway',
+          'app.kubernetes.io/instance': 'corp-vpn',
+          'app.kubernetes.io/component': 'gateway',
+          'app.kubernetes.io/part-of': 'wireguard-gateway',
+          'app.kubernetes.io/managed-by': 'cdk8s',
+        });
+      }
+    });
+
+    test('the Service, the Deployment and the NetworkPolicy select the pods by the gateway\'s own labels, which the pods carry', () => {
+      const gw = smallGateway();
+      const objects = synth(gw);
+      const template = findObject(objects, 'Deployment').spec.template.metadata.labels;
+      const selectors = [
+        findObject(objects, 'Service').spec.selector,
+        findObject(objects, 'Deployment').spec.selector.matchLabels,
+        findObject(objects, 'NetworkPolicy').spec.podSelector.matchLabels,
+      ];
+      for (const selector of selectors) {
+        expect(selector).toEqual({ 'app.kubernetes.io/name': 'wireguard-gateway', 'app.kubernetes.io/instance': 'gw' });
+        expect(template).toMatchObject(selector);
+      }
+      // cdk8s-plus's own pod label is stable too, so its selectors (connections.allowTo/allowFrom) are.
+      expect(template['cdk8s.io/metadata.addr']).toBe('gw.wireguard');
+    });
+
+    test('node.defaultChild is the Deployment, so ApiObject.of(gateway) patches it', () => {
+      const gw = smallGateway();
+      expect(gw.node.defaultChild).toBe(gw.deployment);
+      ApiObject.of(gw.node.defaultChild as kplus.Deployment).addJsonPatch(JsonPatch.add('/spec/minReadySeconds', 5));
+      expect(findObject(synth(gw), 'Deployment').spec.minReadySeconds).toBe(5);
+    });
+
+    test('the @default docs show the images\' literal values', () => {
+      const source = readFileSync(join(__dirname, '..', 'src', 'wireguard-gateway.ts'), 'utf-8');
+      expect(source).toContain(`@default "${WireguardGateway.DEFAULT_INIT_IMAGE}" (WireguardGateway.DEFAULT_INIT_IMAGE)`);
+      expect(source).toContain(`@default "${WireguardGateway.DEFAULT_NGINX_IMAGE}" (WireguardGateway.DEFAULT_NGINX_IMAGE)`);
+      expect(WireguardGateway.CONNECTION_INFO).toBe('connection-info.json');
+    });
+  });
+
+  describe('pod and Service settings', () => {
+    test('podMetadata, pull secret, service account, priority class and scheduling reach the pod', () => {
+      // GIVEN
+      const chart = testChart();
+      const gw = smallGateway({
+        podMetadata: { labels: { team: 'platform' }, annotations: { 'example.com/owner': 'platform team' } },
+        dockerRegistryAuth: kplus.Secret.fromSecretName(chart, 'Pull', 'regcred'),
+        serviceAccount: kplus.ServiceAccount.fromServiceAccountName(chart, 'Sa', 'wireguard'),
+        priorityClassName: 'system-cluster-critical',
+      });
+      // WHEN
+      gw.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('pool', 'vpn')));
+      gw.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is('dedicated', 'vpn')));
+      const template = findObject(synth(gw), 'Deployment').spec.template;
+      // THEN
+      expect(template.metadata.labels).toMatchObject({ 'team': 'platform', 'app.kubernetes.io/instance': 'gw' });
+      expect(template.metadata.annotations).toMatchObject({ 'example.com/owner': 'platform team', 'wireguard-gateway.cdk8s.io/config-checksum': expect.any(String) });
+      expect(template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      expect(template.spec.serviceAccountName).toBe('wireguard');
+      expect(template.spec.automountServiceAccountToken).toBe(false);
+      expect(template.spec.priorityClassName).toBe('system-cluster-critical');
+      expect(template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'vpn' }]);
+      expect(template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+        { matchExpressions: [{ key: 'pool', operator: 'In', values: ['vpn'] }] },
+      ]);
+    });
+
+    test('loadBalancerClass, Service labels and annotations, and a node port inside a custom range', () => {
+      const lb = findObject(synth(smallGateway({
+        loadBalancerClass: 'service.k8s.aws/nlb',
+        serviceLabels: { team: 'platform' },
+        serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing' },
+      })), 'Service');
+      expect(lb.spec.loadBalancerClass).toBe('service.k8s.aws/nlb');
+      expect(lb.metadata.labels).toMatchObject({ 'team': 'platform', 'app.kubernetes.io/instance': 'gw' });
+      expect(lb.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing' });
+      const np = findObject(synth(smallGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 20820, serviceNodePortRange: '20000-22767' })), 'Service');
+      expect(np.spec.ports[0].nodePort).toBe(20820);
+      expect(() => testGateway({ nodePort: 32768 })).toThrow('test/gw: invalid nodePort 32768: must be an integer inside the cluster\'s node port range 30000-32767');
+      expect(() => testGateway({ nodePort: 30000 })).not.toThrow();
+    });
+
+    test('cdk8s-plus connections on the Deployment add typed policies that select the gateway\'s pods', () => {
+      // GIVEN
+      const gw = smallGateway();
+      // WHEN an extra egress the gateway's own policy does not allow
+      const api = kplus.NetworkPolicyIpBlock.ipv4(Chart.of(gw), 'Api', '192.0.2.10/32');
+      gw.deployment.connections.allowTo(api, { ports: [kplus.NetworkPolicyPort.tcp(443)] });
+      const objects = synth(gw);
+      // THEN a second policy selects the same pods, by labels they carry
+      const extra = objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'gw');
+      expect(extra).toHaveLength(1);
+      const template = findObject(objects, 'Deployment').spec.template.metadata.labels;
+      expect(template).toMatchObject(extra[0].spec.podSelector.matchLabels);
+      expect(extra[0].spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '192.0.2.10/32' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
+    });
+
+    test('defineNamespace refuses the namespaces other workloads share', () => {
+      for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+        expect(() => testGateway({ defineNamespace: true, namespace: ns })).toThrow(`test/gw: invalid namespace "${ns}": defineNamespace labels the namespace`);
+        expect(() => testGateway({ namespace: ns })).not.toThrow();
+      }
+    });
   });
 
   describe('validation', () => {
@@ -304,7 +456,7 @@ describe('WireguardGateway', () => {
       expect(() => testGateway({ mtu: 100 })).toThrow('test/gw: invalid mtu 100: must be an integer from 1280 to 9000');
     });
     test('fails if the private key is not 32 bytes of base64, without echoing it', () => {
-      expect(() => testGateway({ privateKey: WireguardKey.fromBase64('not-a-key') })).toThrow(
+      expect(() => testGateway({ privateKey: WireguardKey.unsafeFromBase64('not-a-key') })).toThrow(
         'test/gw: invalid privateKey "<9 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: generate one with "wg genkey"');
     });
     test('fails if the endpoint is not a DNS name or IP', () => {
@@ -330,12 +482,14 @@ describe('WireguardGateway', () => {
       expect(err).toContain('test/gw/b: invalid listenPort 5432: 10.99.0.9:5432 is already used by test/gw/a. Fix: give one of them another listenPort, or another address');
       expect(err).toContain('test/gw/d: invalid listenPort 6379: 10.99.0.9:6379 is already used by test/gw/c.');
     });
-    test('fails if the service network is exhausted', () => {
+    test('fails if automatic addresses collide in a full service network, asking for a larger one', () => {
+      // GIVEN three routes in a network of two addresses: at least two share one, and nothing is free
       const gw = testGateway({ serviceNetwork: '10.99.0.0/30' });
       gw.addProxiedService('a', { serviceName: 'a', port: 1 + 1023 });
       gw.addProxiedService('b', { serviceName: 'b', port: 1025 });
       gw.addProxiedService('c', { serviceName: 'c', port: 1026 });
-      expect(() => synth(gw)).toThrow('test/gw/c: invalid address undefined: the service network 10.99.0.0/30 has no free address left (2 usable, all taken). Fix: give the gateway a larger serviceNetwork');
+      // THEN
+      expect(() => synth(gw)).toThrow('Fix: give the gateway a larger serviceNetwork (10.99.0.0/30 has no free address left, 2 usable)');
     });
   });
 });

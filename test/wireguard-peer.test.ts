@@ -11,9 +11,10 @@ function gatewayWithRoutes(props = {}) {
   const gw = testGateway({ endpoint: 'vpn.example.com', ...props });
   const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
   const ci = gw.addPeer('ci-runner', { publicKey: PEER_KEYS[1], address: '10.98.0.3', persistentKeepalive: Duration.seconds(10) });
-  gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432 });
-  gw.addProxiedService('redis', { serviceName: 'redis', serviceNamespace: 'cache', port: 6379 });
-  gw.addManagedDbRoute('orders-db', { host: 'orders.example.com', port: 5432, cidrs: ['10.20.0.0/16'], allowPeers: [laptop] });
+  // Explicit addresses, so that the expected files below read plainly.
+  gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, address: '10.99.0.1' });
+  gw.addProxiedService('redis', { serviceName: 'redis', serviceNamespace: 'cache', port: 6379, address: '10.99.0.2' });
+  gw.addManagedDbRoute('orders-db', { host: 'orders.example.com', port: 5432, cidrs: ['10.20.0.0/16'], allowPeers: [laptop], address: '10.99.0.3' });
   return { gw, laptop, ci };
 }
 
@@ -138,7 +139,7 @@ describe('WireguardPeer', () => {
     test('JSON with endpoint, key, routes and peers, also in the ConfigMap', () => {
       const { gw } = gatewayWithRoutes();
       const info = JSON.parse(gw.connectionInfo());
-      expect(info).toMatchObject({ endpoint: 'vpn.example.com', listenPort: 51820, mtu: 1420, publicKey: TEST_SERVER_PUBLIC_KEY, serviceNetwork: '10.99.0.0/24' });
+      expect(info).toMatchObject({ endpoint: 'vpn.example.com', listenPort: 51820, mtu: 1420, publicKey: TEST_SERVER_PUBLIC_KEY, serviceNetwork: '10.99.0.0/20' });
       expect(info.routes).toEqual([
         { name: 'postgres', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'postgres.db.svc.cluster.local:5432' },
         { name: 'redis', kind: 'ProxiedService', address: '10.99.0.2', port: 6379, target: 'redis.cache.svc.cluster.local:6379' },
@@ -162,7 +163,7 @@ describe('WireguardPeer', () => {
     });
     test('fails if the address is inside the service network', () => {
       expect(() => testGateway().addPeer('p', { publicKey: PEER_KEYS[0], address: '10.99.0.7' })).toThrow(
-        'test/gw/p: invalid address "10.99.0.7": it is inside the gateway\'s serviceNetwork 10.99.0.0/24, which holds the service addresses. Fix: give the peer an address outside 10.99.0.0/24');
+        'test/gw/p: invalid address "10.99.0.7": it is inside the gateway\'s serviceNetwork 10.99.0.0/20, which holds the service addresses. Fix: give the peer an address outside 10.99.0.0/20');
     });
     test('fails if two peers share an address or a key, or a peer uses the gateway\'s key', () => {
       const gw = testGateway();

@@ -25,8 +25,8 @@ export class GatewayChart extends Chart {
     });
 
     this.gateway = new WireguardGateway(this, 'gateway', {
-      // Development only: a real gateway uses WireguardKey.fromSecret(...).
-      privateKey: WireguardKey.fromBase64(DEV_SERVER_PRIVATE_KEY),
+      // Development only: a real gateway uses WireguardKey.fromSecretName(...).
+      privateKey: WireguardKey.unsafeFromBase64(DEV_SERVER_PRIVATE_KEY),
       endpoint: 'vpn.example.com',
       serviceNetwork: '10.99.0.0/24',
       defineNamespace: true,
@@ -34,14 +34,19 @@ export class GatewayChart extends Chart {
     const laptop = this.gateway.addPeer('laptop', { publicKey: 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=', address: '10.98.0.2' });
     this.gateway.addPeer('ci-runner', { publicKey: 'EB5xHzgfEurr+uMtmFI7B9kCSpjGcTn1oIej2pdCdx0=', address: '10.98.0.3' });
 
-    this.gateway.addProxiedService('postgres', { service: postgres });
+    // Explicit addresses: short to type, and they survive renaming a route. Without
+    // `address`, a route's address is derived from its name and never moves when
+    // other routes come and go.
+    this.gateway.addProxiedService('postgres', { service: postgres, address: '10.99.0.1' });
     this.gateway.addProxiedService('redis', {
+      address: '10.99.0.2',
       serviceName: 'redis',
       serviceNamespace: 'cache',
       port: 6379,
       podSelector: { 'app.kubernetes.io/name': 'redis' },
     });
     this.gateway.addManagedDbRoute('orders-db', {
+      address: '10.99.0.3',
       host: 'orders.cluster-abc123.eu-west-1.rds.amazonaws.com',
       engine: DatabaseEngine.POSTGRESQL,
       cidrs: ['10.20.0.0/16'],
