@@ -360,7 +360,7 @@ describe('WireguardGateway', () => {
     test('node.defaultChild is the Deployment, so ApiObject.of(gateway) patches it', () => {
       const gw = smallGateway();
       expect(gw.node.defaultChild).toBe(gw.deployment);
-      ApiObject.of(gw.node.defaultChild as kplus.Deployment).addJsonPatch(JsonPatch.add('/spec/minReadySeconds', 5));
+      ApiObject.of(gw).addJsonPatch(JsonPatch.add('/spec/minReadySeconds', 5));
       expect(findObject(synth(gw), 'Deployment').spec.minReadySeconds).toBe(5);
     });
 
