@@ -15,7 +15,9 @@ export interface WireguardPeerOptions {
 
   /**
    * The peer's single tunnel address. It must lie outside the gateway's
-   * serviceNetwork and be unique among the gateway's peers.
+   * serviceNetwork and every network the gateway talks to (routes' `cidrs`
+   * and `egressCidrs`, `dnsCidrs`, `resolverAddresses`: checked at synth),
+   * and be unique among the gateway's peers.
    */
   readonly address: string;
 
