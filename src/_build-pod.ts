@@ -11,7 +11,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
-import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATION, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel } from './_names';
+import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATION, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
 import { integerIn } from './_numbers';
 
 /** The user id nginx-unprivileged runs as. */
@@ -233,13 +233,8 @@ function applyUserPodSettings(deployment: kplus.Deployment, path: string, props:
     // cdk8s-plus selects the pods by this label (connections.allowTo, allowFrom); its default comes from the construct path.
     [CDK8S_ADDRESS_LABEL]: podAddressLabel(metadata.namespace!, metadata.name!),
   };
-  for (const [key, value] of Object.entries(user.labels ?? {})) {
-    if (key in owned) {
-      throw invalid(path, `podMetadata.labels[${JSON.stringify(key)}]`, value, `the gateway sets this label on its pods itself (to ${JSON.stringify(owned[key])})`,
-        'drop it from podMetadata; add your own label under another key');
-    }
-    deployment.podMetadata.addLabel(key, value);
-  }
+  refuseOwnLabels(path, 'podMetadata.labels', user.labels, owned, 'its pods');
+  for (const [key, value] of Object.entries(user.labels ?? {})) deployment.podMetadata.addLabel(key, value);
   for (const [key, value] of Object.entries(user.annotations ?? {})) {
     if (key === CHECKSUM_ANNOTATION) {
       throw invalid(path, `podMetadata.annotations[${JSON.stringify(key)}]`, value, 'the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes',

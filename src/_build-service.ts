@@ -7,7 +7,7 @@ import { ApiObject, ApiObjectMetadata, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
-import { checkAnnotations, checkLabels, checkQualifiedName } from './_names';
+import { checkAnnotations, checkLabels, checkQualifiedName, refuseOwnLabels } from './_names';
 import { parseAnyCidr } from './_net';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
 
@@ -49,12 +49,12 @@ export function buildService(scope: Construct, props: ServiceProps, inputs: Serv
   }
   checkNodePort(path, props);
   checkLabels(path, 'serviceLabels', props.serviceLabels);
+  refuseOwnLabels(path, 'serviceLabels', props.serviceLabels, inputs.metadata.labels ?? {}, 'its Service');
   checkAnnotations(path, 'serviceAnnotations', props.serviceAnnotations);
   const port = inputs.listenPort;
   const service = new kplus.Service(scope, 'Service', {
     metadata: {
       ...inputs.metadata,
-      // The gateway's own labels win: they identify its objects.
       labels: { ...props.serviceLabels, ...inputs.metadata.labels },
       annotations: props.serviceAnnotations,
     },

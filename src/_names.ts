@@ -129,6 +129,20 @@ export function checkLabels(path: string, prop: string, labels: { [key: string]:
   }
 }
 
+/**
+ * Throws when a user's labels would replace one the gateway sets on `what`
+ * ("its pods", "its Service"): the gateway's labels identify its objects.
+ */
+export function refuseOwnLabels(path: string, prop: string, labels: { [key: string]: string } | undefined,
+  own: { [key: string]: string }, what: string): void {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    if (key in own) {
+      throw invalid(path, `${prop}[${JSON.stringify(key)}]`, value, `the gateway sets this label on ${what} itself (to ${JSON.stringify(own[key])})`,
+        `drop it from ${prop.split('.')[0]}; add your own label under another key`);
+    }
+  }
+}
+
 /** Checks a map of annotations: keys are qualified names (values are free text). */
 export function checkAnnotations(path: string, prop: string, annotations: { [key: string]: string } | undefined): void {
   for (const key of Object.keys(annotations ?? {})) {

@@ -148,8 +148,8 @@ export interface WireguardGatewayProps {
   readonly serviceAnnotations?: { [key: string]: string };
 
   /**
-   * More labels for the WireGuard Service. The gateway's own labels
-   * (`app.kubernetes.io/*`) win.
+   * More labels for the WireGuard Service. They may not replace one the
+   * gateway sets (`app.kubernetes.io/*`).
    *
    * @default - only the gateway's labels
    */

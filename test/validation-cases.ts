@@ -143,6 +143,8 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid serviceNodePortRange "20000-22767": it only checks nodePort, which is not set. Fix: set nodePort too, or drop serviceNodePortRange'),
   C('V75', CONTRA, 'a pod label the gateway sets itself, in podMetadata', 'construct', () => testGateway({ podMetadata: { labels: { 'app.kubernetes.io/instance': 'vpn' } } }),
     'test/gw: invalid podMetadata.labels["app.kubernetes.io/instance"] "vpn": the gateway sets this label on its pods itself (to "gw"). Fix: drop it from podMetadata; add your own label under another key'),
+  C('V83', CONTRA, 'a Service label the gateway sets itself, in serviceLabels', 'construct', () => testGateway({ serviceLabels: { 'app.kubernetes.io/name': 'vpn' } }),
+    'test/gw: invalid serviceLabels["app.kubernetes.io/name"] "vpn": the gateway sets this label on its Service itself (to "wireguard-gateway"). Fix: drop it from serviceLabels; add your own label under another key'),
   C('V76', CONTRA, 'the configuration checksum annotation, in podMetadata', 'construct', () => testGateway({ podMetadata: { annotations: { 'wireguard-gateway.cdk8s.io/config-checksum': 'x' } } }),
     'test/gw: invalid podMetadata.annotations["wireguard-gateway.cdk8s.io/config-checksum"] "x": the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes. Fix: drop it from podMetadata'),
   C('V77', CONTRA, 'podMetadata other than labels and annotations', 'construct', () => testGateway({ podMetadata: { name: 'gateway-pod' } }),
