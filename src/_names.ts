@@ -25,9 +25,11 @@ const NAME_RULE = 'a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", sta
 const QUALIFIED_RULE = 'an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit';
 
 /**
- * The gateway's name: `name` when given, else the construct id. It is the name
- * of every object the gateway defines and its `app.kubernetes.io/instance`
- * label. A Service name must be a DNS-1035 label, so the name must be one.
+ * The gateway's name: `name` when given, else the construct id in lower case
+ * ("Gateway" is a common construct id). It is the name of every object the
+ * gateway defines and its `app.kubernetes.io/instance` label. A Service name
+ * must be a DNS-1035 label, so the name must be one. An id that is not one
+ * even in lower case is not guessed at: the message asks for `name`.
  */
 export function gatewayName(path: string, id: string, name: string | undefined): string {
   if (name !== undefined) {
@@ -37,11 +39,12 @@ export function gatewayName(path: string, id: string, name: string | undefined):
     }
     return name;
   }
-  if (!DNS_1035.test(id)) {
-    throw invalid(path, 'name', undefined, `without a name the construct id ${JSON.stringify(id)} names every object of the gateway, and it is not ${NAME_RULE}`,
+  const lower = id.toLowerCase();
+  if (!DNS_1035.test(lower)) {
+    throw invalid(path, 'name', undefined, `without a name the construct id ${JSON.stringify(id)}, in lower case, names every object of the gateway, and it is not ${NAME_RULE}`,
       `pass name, for example name: ${JSON.stringify(suggestName(id))}`);
   }
-  return id;
+  return lower;
 }
 
 /** A DNS-1035 label close to `text`, for a message. */

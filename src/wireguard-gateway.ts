@@ -32,7 +32,7 @@ export interface WireguardGatewayProps {
    * `app.kubernetes.io/instance` label. A DNS-1035 label. It does not depend on
    * where the gateway sits in the construct tree, so moving it renames nothing.
    *
-   * @default - the construct id, if it is a DNS-1035 label (otherwise pass name)
+   * @default - the construct id in lower case, if that is a DNS-1035 label (otherwise pass name)
    */
   readonly name?: string;
 

@@ -357,6 +357,13 @@ describe('WireguardGateway', () => {
       expect(template['cdk8s.io/metadata.addr']).toBe('gw.wireguard');
     });
 
+    test('the default name is the construct id in lower case; moving the gateway keeps it', () => {
+      const gw = new WireguardGateway(new Construct(testChart(), 'Network'), 'Gateway', { privateKey: WireguardKey.fromSecretName('k', { publicKey: TEST_SERVER_PUBLIC_KEY }) });
+      gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+      expect(gw.name).toBe('gateway');
+      expect(findObject(synth(gw), 'Service').metadata.name).toBe('gateway');
+    });
+
     test('node.defaultChild is the Deployment, so ApiObject.of(gateway) patches it', () => {
       const gw = smallGateway();
       expect(gw.node.defaultChild).toBe(gw.deployment);
