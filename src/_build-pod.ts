@@ -1,14 +1,15 @@
 /**
- * The gateway's Deployment: the pod, its two containers (the WireGuard init
- * container and nginx), their security contexts and resources, the volumes and
- * their mounts (the ConfigMap, the private key, each peer's preshared key, an
- * emptyDir), and the pod's sysctls.
+ * The gateway's Deployment: the pod, its containers (the WireGuard init
+ * container, nginx and the agent), their security contexts and resources, the
+ * volumes and their mounts (the ConfigMap, the private key, each peer's
+ * preshared key, the emptyDirs), the pod's sysctls and the checksum that rolls
+ * the pod when something changes that a running pod cannot apply.
  */
 import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { FILES, PATHS, presharedKeyMount } from './_model';
-import { integerIn } from './_numbers';
+import { integerIn } from './_checks';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
@@ -18,6 +19,7 @@ export interface PodProps {
   readonly replicas?: number;
   readonly nginxResources?: kplus.ContainerResources;
   readonly initResources?: kplus.ContainerResources;
+  readonly agentResources?: kplus.ContainerResources;
 }
 
 export interface PodInputs {
@@ -31,23 +33,34 @@ export interface PodInputs {
   readonly configMap: kplus.ConfigMap;
   /** The Secret and the key inside it that hold the server's private key. */
   readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
-  /** The checksum of the rendered configuration, read at synth. */
-  readonly configChecksum: () => string;
+  /** The agent applies configuration changes in the running pod (configUpdates LIVE). */
+  readonly liveUpdates: boolean;
+  /**
+   * The checksum of what a running pod cannot apply, read at synth: with live
+   * updates the scripts that run only at container start, otherwise every file.
+   */
+  readonly restartChecksum: () => string;
 }
 
 export class GatewayPod {
   public readonly deployment: kplus.Deployment;
-  private readonly initContainer: kplus.Container;
+  /** The containers that need the preshared keys: the init container and the agent. */
+  private readonly keyedContainers: kplus.Container[];
   /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
   private readonly pskVolumes: Construct;
   private readonly privilegedInit: boolean;
-  /** The lowest TCP port nginx listens on, or 1024 (no sysctl needed) without routes. */
-  private lowestListenPort = 1024;
+  /**
+   * The lowest TCP port nginx listens on, or 1024 (no sysctl needed) without
+   * routes. With live updates it is 0 from the start, so that a route added
+   * later on a low port needs no new pod.
+   */
+  private lowestListenPort: number;
   private lastSysctls?: string;
 
   constructor(scope: Construct, props: PodProps, inputs: PodInputs) {
     const path = scope.node.path;
     this.privilegedInit = inputs.privilegedInit;
+    this.lowestListenPort = inputs.liveUpdates ? 0 : 1024;
     this.pskVolumes = new Construct(scope, 'PresharedKeys');
     const replicas = integerIn(path, 'replicas', props.replicas, 1, 1, 10,
       'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
@@ -65,8 +78,9 @@ export class GatewayPod {
       securityContext: { ensureNonRoot: true, user: NGINX_UID, group: NGINX_UID },
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: inputs.podLabels }));
-    this.deployment.podMetadata.addAnnotation('wireguard-gateway.cdk8s.io/config-checksum',
-      Lazy.any({ produce: inputs.configChecksum }) as unknown as string);
+    this.deployment.podMetadata.addAnnotation(
+      inputs.liveUpdates ? 'wireguard-gateway.cdk8s.io/restart-checksum' : 'wireguard-gateway.cdk8s.io/config-checksum',
+      Lazy.any({ produce: inputs.restartChecksum }) as unknown as string);
 
     const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', inputs.configMap, { name: 'config' });
     const keyVolume = kplus.Volume.fromSecret(scope, 'KeyVolume', inputs.privateKey.secret, {
@@ -75,8 +89,12 @@ export class GatewayPod {
       items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
     });
     const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
+    // Shared by the agent and nginx: reload requests and answers, nothing that runs.
+    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(1) });
+    // The agent's own: the last configuration that applied, which it runs for a rollback.
+    const agentVolume = kplus.Volume.fromEmptyDir(scope, 'AgentVolume', 'agent', { sizeLimit: Size.mebibytes(16) });
 
-    this.initContainer = this.deployment.addInitContainer({
+    const initContainer = this.deployment.addInitContainer({
       name: 'wireguard-init',
       image: inputs.initImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -114,8 +132,29 @@ export class GatewayPod {
       volumeMounts: [
         { path: PATHS.configDir, volume: configVolume, readOnly: true },
         { path: PATHS.runDir, volume: tmpVolume },
+        { path: PATHS.stateDir, volume: stateVolume },
       ],
     });
+
+    // The agent: the init image, root with NET_ADMIN only (it changes wg0, its
+    // addresses and routes); not privileged, nothing else.
+    const agent = this.deployment.addContainer({
+      name: 'wireguard-agent',
+      image: inputs.initImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`],
+      securityContext: netAdminOnly(),
+      resources: props.agentResources ?? {
+        cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
+        memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
+      },
+      volumeMounts: [
+        { path: PATHS.configDir, volume: configVolume, readOnly: true },
+        { path: PATHS.stateDir, volume: stateVolume },
+        { path: PATHS.agentDir, volume: agentVolume },
+      ],
+    });
+    this.keyedContainers = [initContainer, agent];
 
     // Pod Security "restricted" for nginx; a privileged container ignores it.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
@@ -128,14 +167,18 @@ export class GatewayPod {
     this.updateSysctls();
   }
 
-  /** Mounts peer `index`'s preshared key, read-only and 0400, into the init container only. */
-  public addPresharedKey(index: number, psk: { readonly secret: kplus.ISecret; readonly key: string }): void {
-    const vol = kplus.Volume.fromSecret(this.pskVolumes, `${index}`, psk.secret, {
-      name: `psk-${index}`,
+  /**
+   * Mounts a peer's preshared key, read-only and 0400, into the init container
+   * and the agent (which applies a rotated key), never into nginx.
+   */
+  public addPresharedKey(publicKey: string, psk: { readonly secret: kplus.ISecret; readonly key: string }): void {
+    const mount = presharedKeyMount(publicKey);
+    const vol = kplus.Volume.fromSecret(this.pskVolumes, mount.name, psk.secret, {
+      name: mount.name,
       defaultMode: 0o400,
       items: { [psk.key]: { path: 'psk' } },
     });
-    this.initContainer.mount(presharedKeyMount(index).dir, vol, { readOnly: true });
+    for (const c of this.keyedContainers) c.mount(mount.dir, vol, { readOnly: true });
   }
 
   /**
@@ -171,6 +214,11 @@ function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContex
   if (privileged) {
     return { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
   }
+  return netAdminOnly();
+}
+
+/** Root with NET_ADMIN and nothing else: no privilege, no escalation, read-only root. */
+function netAdminOnly(): kplus.ContainerSecurityContextProps {
   return {
     ensureNonRoot: false,
     user: 0,

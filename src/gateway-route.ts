@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { RouteSpec } from './_model';
 import { checkIpv4Address, checkPort, networkContains } from './_net';
-import { wholeSeconds } from './_numbers';
+import { wholeSeconds } from './_checks';
 import type { WireguardGateway } from './wireguard-gateway';
 import type { WireguardPeer } from './wireguard-peer';
 

@@ -5,7 +5,7 @@ import { invalid } from './_errors';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { checkIpv4Address, checkUnicastIpv4 } from './_net';
-import { wholeSeconds } from './_numbers';
+import { wholeSeconds } from './_checks';
 import type { WireguardGateway } from './wireguard-gateway';
 
 /** A remote WireGuard peer: a laptop, a CI runner. */
