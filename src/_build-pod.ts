@@ -8,8 +8,8 @@
 import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { FILES, PATHS, presharedKeyMount } from './_model';
 import { integerIn } from './_checks';
+import { FILES, PATHS, presharedKeyMount } from './_model';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;

@@ -646,7 +646,7 @@ describe('parseConnectionInfo', () => {
   });
 
   test('AllowedIPs: the service network, or the routes\' addresses (also for files written before clientAllowedIps)', () => {
-    const allowedIps = (mode: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: mode }), 'f').peers[0].allowedIps;
+    const allowedIps = (m: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: m }), 'f').peers[0].allowedIps;
     expect(allowedIps('service-network')).toEqual(['10.99.0.0/24']);
     expect(allowedIps('route-addresses')).toEqual(['10.99.0.1/32']);
     expect(allowedIps(undefined)).toEqual(['10.99.0.1/32']);

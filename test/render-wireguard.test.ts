@@ -57,8 +57,17 @@ interface Recorded { status: number | null; stdout: string; stderr: string; comm
  * /proc/net/tcp.
  */
 function runRecorded(script: string, opts: {
-  mode?: string; shell?: string[]; linkExists?: boolean; linkAddFails?: boolean; forwardingStuck?: boolean; forwardingOff?: boolean;
-  addresses?: string[]; routes?: string[]; peers?: string[]; tcp?: string; wgConf?: string;
+  mode?: string;
+  shell?: string[];
+  linkExists?: boolean;
+  linkAddFails?: boolean;
+  forwardingStuck?: boolean;
+  forwardingOff?: boolean;
+  addresses?: string[];
+  routes?: string[];
+  peers?: string[];
+  tcp?: string;
+  wgConf?: string;
 } = {}): Recorded {
   const dir = mkdtempSync(join(tmpdir(), 'wggw-init-'));
   const log = join(dir, 'log');
@@ -266,10 +275,17 @@ describe('the rendered init.sh against real WireGuard (wireguard-go, busybox sh)
       writeFileSync(join(dir, name, 'init.sh'), renderInitScript(s).replace('WG_IF="wg0"', `WG_IF="${ifname}"`));
     };
     const a = spec();
-    const b = spec({ routes: [route('10.99.0.2', 6379), route('10.99.0.3', 5432)], peers: [peer(1), peer(2)] });
+    // b: peer 0 leaves, peer 1 moves to another address and gets a preshared key, peer 2 arrives.
+    const pskFile = join(dir, 'psk');
+    const b = spec({
+      routes: [route('10.99.0.2', 6379), route('10.99.0.3', 5432)],
+      peers: [peer(1, { address: '10.98.0.5', presharedKeyFile: pskFile }), peer(2)],
+    });
     write(a, 'a');
     write(b, 'b');
     writeFileSync(join(dir, 'key'), TEST_SERVER_PRIVATE_KEY, { mode: 0o400 });
+    const psk = execFileSync('wg', ['genpsk'], { encoding: 'utf-8' }).trim();
+    writeFileSync(pskFile, psk, { mode: 0o400 });
     const shimDir = join(__dirname, 'e2e', 'shim');
     const run = (name: string, mode?: string) => spawnSync('ip', ['netns', 'exec', ns, 'busybox', 'sh', join(dir, name, 'init.sh'), ...(mode ? [mode] : [])], {
       encoding: 'utf-8',
@@ -299,13 +315,14 @@ describe('the rendered init.sh against real WireGuard (wireguard-go, busybox sh)
       const apply = run('b', 'apply');
       expect(apply.status).toBe(0);
       expect(apply.stdout).toBe(`apply: ${ifname} has 2 service address(es) and 2 peer(s) (+1 -1 peers); MTU 1420\n`);
-      // THEN the key is kept, peers and routes follow; the old address waits for the prune
+      // THEN the key is kept, peers, allowed IPs, preshared keys and routes follow; the old address waits for the prune
       expect(state()).toEqual({
         key: TEST_SERVER_PUBLIC_KEY,
-        peers: [`${PEER_KEYS[1]}\t10.98.0.3/32`, `${PEER_KEYS[2]}\t10.98.0.4/32`].sort(),
+        peers: [`${PEER_KEYS[1]}\t10.98.0.5/32`, `${PEER_KEYS[2]}\t10.98.0.4/32`].sort(),
         addresses: ['10.99.0.1/32', '10.99.0.2/32', '10.99.0.3/32'],
-        routes: ['10.98.0.3', '10.98.0.4'],
+        routes: ['10.98.0.4', '10.98.0.5'],
       });
+      expect(inNs('wg', 'show', ifname, 'preshared-keys').split('\n').sort()).toEqual([`${PEER_KEYS[1]}\t${psk}`, `${PEER_KEYS[2]}\t(none)`].sort());
       const prune = run('b', 'prune');
       expect(prune.stdout).toBe('prune: removed service address 10.99.0.1: not in this configuration, and no socket uses it\n');
       expect(state().addresses).toEqual(['10.99.0.2/32', '10.99.0.3/32']);

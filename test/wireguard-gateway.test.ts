@@ -1,6 +1,6 @@
+import { createHash } from 'crypto';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { createHash } from 'crypto';
 import {
   ConfigUpdates, DEFAULT_INIT_IMAGE, DEFAULT_NGINX_IMAGE, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardGateway,
   WireguardGatewayProps, WireguardKey,
@@ -304,7 +304,11 @@ describe('WireguardGateway', () => {
     expect(template({ resolverAddresses: ['10.96.0.10'] })).not.toBe(base);
     expect(template({ nginxImage: 'registry.example/nginx:2' })).not.toBe(base);
     expect(template({ listenPort: 51821 })).not.toBe(base);
-    expect(template({ agentResources: { cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(8), limit: Size.mebibytes(32) } } })).not.toBe(base);
+    const agentResources = {
+      cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(100) },
+      memory: { request: Size.mebibytes(8), limit: Size.mebibytes(32) },
+    };
+    expect(template({ agentResources })).not.toBe(base);
     expect(template({}, true)).not.toBe(base);
     // and what the agent applies live does not
     expect(template({ mtu: 1380 })).toBe(base);

@@ -55,11 +55,11 @@ declare -A BREAKAGES=(
   [new-key-on-restart]="init.sh re-runs with a different private key -> 12 fails"
   [setconf]="init.sh uses wg setconf (replaces every peer) instead of wg syncconf, on a re-run and on each change -> 13 to 19 fail"
   [no-agent]="the agent container is not started -> 14 to 19 fail"
-  [no-hup]="start-nginx.sh never sends nginx SIGHUP (it sees no new workers and says so) -> 15, 17 fail"
+  [no-hup]="start-nginx.sh never sends nginx SIGHUP (it sees no new workers and says so) -> 15, 16, 17 fail"
   [prune-ignores-sessions]="init.sh prune removes an old service address even while sessions use it -> 16 fails"
-  [addconf]="init.sh uses wg addconf (never removes a peer) instead of wg syncconf -> 18 fails"
+  [addconf]="init.sh uses wg addconf (never removes a peer) instead of wg syncconf -> 18, 19 fail"
   [no-rollback]="the agent does not restore wg0 when nginx refuses a configuration -> 19 fails"
-  [restart-on-change]="every change replaces the pod (what configUpdates RESTART does) -> 14 to 18 fail"
+  [restart-on-change]="every change replaces the pod (what configUpdates RESTART does) -> 14 to 19 fail"
 )
 
 apply_breakages() {
