@@ -64,7 +64,7 @@ cpu_ticks() {
 # host_busy: "busy total" jiffies of all CPUs, from /proc/stat.
 host_busy() { awk '/^cpu / {idle = $5 + $6; tot = 0; for (i = 2; i <= NF; i++) tot += $i; print tot - idle, tot}' /proc/stat; }
 
-nginx_pids() { local m; m=$(e2e_pid nginx) && echo "$m $(cat "/proc/$m/task/$m/children" 2>/dev/null)"; }
+nginx_pids() { local m; m=$(e2e_pid nginx) && e2e_descendants "$m"; }
 
 # with_cpu LABEL OUT ERR CMD...: runs CMD with its output in OUT and ERR, then
 # sets CPU_LOG to the CPU the gateway's processes used meanwhile (seconds per

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { FILES } from './_model';
 
 /** The files in the order they appear in the ConfigMap. */
-const ORDER = [FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.wgConf, FILES.connectionInfo];
+const ORDER = [FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.agentScript, FILES.wgConf, FILES.connectionInfo, FILES.configId];
 
 export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, rendered: () => Record<string, string>): kplus.ConfigMap {
   const configMap = new kplus.ConfigMap(scope, 'Config', { metadata });
@@ -20,10 +20,10 @@ export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, re
   return configMap;
 }
 
-/** A checksum over every file: name and text, in name order. */
-export function configChecksum(rendered: Record<string, string>): string {
+/** A checksum over the given files (default: every file): name and text, in name order. */
+export function configChecksum(rendered: Record<string, string>, files: readonly string[] = Object.keys(rendered)): string {
   const h = createHash('sha256');
-  for (const [file, text] of Object.entries(rendered).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [file, text] of Object.entries(rendered).filter(([f]) => files.includes(f)).sort(([a], [b]) => (a < b ? -1 : 1))) {
     h.update(file).update('\0').update(text).update('\0');
   }
   return h.digest('hex');

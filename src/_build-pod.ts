@@ -1,18 +1,19 @@
 /**
- * The gateway's Deployment: the pod, its two containers (the WireGuard init
- * container and nginx), their security contexts and resources, the volumes and
- * their mounts (the ConfigMap, the private key, each peer's preshared key, an
- * emptyDir), the pod's sysctls, and the pod-level settings a user chooses
- * (metadata, scheduling is the Deployment's own API, pull secrets, service
- * account, priority class).
+ * The gateway's Deployment: the pod, its containers (the WireGuard init
+ * container, nginx and the agent), their security contexts and resources, the
+ * volumes and their mounts (the ConfigMap, the private key, each peer's
+ * preshared key, the emptyDirs), the pod's sysctls, the checksum that rolls
+ * the pod when something changes that a running pod cannot apply, and the
+ * pod-level settings a user chooses (metadata, pull secrets, service account,
+ * priority class; scheduling is the Deployment's own API).
  */
 import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { integerIn } from './_checks';
 import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
-import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATION, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
-import { integerIn } from './_numbers';
+import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
@@ -22,6 +23,7 @@ export interface PodProps extends UserPodProps {
   readonly replicas?: number;
   readonly nginxResources?: kplus.ContainerResources;
   readonly initResources?: kplus.ContainerResources;
+  readonly agentResources?: kplus.ContainerResources;
 }
 
 export interface PodInputs {
@@ -35,23 +37,34 @@ export interface PodInputs {
   readonly configMap: kplus.ConfigMap;
   /** The Secret and the key inside it that hold the server's private key. */
   readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
-  /** The checksum of the rendered configuration, read at synth. */
-  readonly configChecksum: () => string;
+  /** The agent applies configuration changes in the running pod (configUpdates LIVE). */
+  readonly liveUpdates: boolean;
+  /**
+   * The checksum of what a running pod cannot apply, read at synth: with live
+   * updates the scripts that run only at container start, otherwise every file.
+   */
+  readonly restartChecksum: () => string;
 }
 
 export class GatewayPod {
   public readonly deployment: kplus.Deployment;
-  private readonly initContainer: kplus.Container;
+  /** The containers that need the preshared keys: the init container and the agent. */
+  private readonly keyedContainers: kplus.Container[];
   /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
   private readonly pskVolumes: Construct;
   private readonly privilegedInit: boolean;
-  /** The lowest TCP port nginx listens on, or 1024 (no sysctl needed) without routes. */
-  private lowestListenPort = 1024;
+  /**
+   * The lowest TCP port nginx listens on, or 1024 (no sysctl needed) without
+   * routes. With live updates it is 0 from the start, so that a route added
+   * later on a low port needs no new pod.
+   */
+  private lowestListenPort: number;
   private lastSysctls?: string;
 
   constructor(scope: Construct, props: PodProps, inputs: PodInputs) {
     const path = scope.node.path;
     this.privilegedInit = inputs.privilegedInit;
+    this.lowestListenPort = inputs.liveUpdates ? 0 : 1024;
     this.pskVolumes = new Construct(scope, 'PresharedKeys');
     const replicas = integerIn(path, 'replicas', props.replicas, 1, 1, 10,
       'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
@@ -70,8 +83,9 @@ export class GatewayPod {
       ...userPodConstructorProps(props),
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: inputs.podLabels }));
-    this.deployment.podMetadata.addAnnotation(CHECKSUM_ANNOTATION,
-      Lazy.any({ produce: inputs.configChecksum }) as unknown as string);
+    this.deployment.podMetadata.addAnnotation(
+      inputs.liveUpdates ? 'wireguard-gateway.cdk8s.io/restart-checksum' : 'wireguard-gateway.cdk8s.io/config-checksum',
+      Lazy.any({ produce: inputs.restartChecksum }) as unknown as string);
     applyUserPodSettings(this.deployment, path, props, inputs.metadata);
 
     const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', inputs.configMap, { name: 'config' });
@@ -81,8 +95,12 @@ export class GatewayPod {
       items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
     });
     const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
+    // Shared by the agent and nginx: reload requests and answers, nothing that runs.
+    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(1) });
+    // The agent's own: the last configuration that applied, which it runs for a rollback.
+    const agentVolume = kplus.Volume.fromEmptyDir(scope, 'AgentVolume', 'agent', { sizeLimit: Size.mebibytes(16) });
 
-    this.initContainer = this.deployment.addInitContainer({
+    const initContainer = this.deployment.addInitContainer({
       name: 'wireguard-init',
       image: inputs.initImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -120,8 +138,29 @@ export class GatewayPod {
       volumeMounts: [
         { path: PATHS.configDir, volume: configVolume, readOnly: true },
         { path: PATHS.runDir, volume: tmpVolume },
+        { path: PATHS.stateDir, volume: stateVolume },
       ],
     });
+
+    // The agent: the init image, root with NET_ADMIN only (it changes wg0, its
+    // addresses and routes); not privileged, nothing else.
+    const agent = this.deployment.addContainer({
+      name: 'wireguard-agent',
+      image: inputs.initImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`],
+      securityContext: netAdminOnly(),
+      resources: props.agentResources ?? {
+        cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
+        memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
+      },
+      volumeMounts: [
+        { path: PATHS.configDir, volume: configVolume, readOnly: true },
+        { path: PATHS.stateDir, volume: stateVolume },
+        { path: PATHS.agentDir, volume: agentVolume },
+      ],
+    });
+    this.keyedContainers = [initContainer, agent];
 
     // Pod Security "restricted" for nginx; a privileged container ignores it.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
@@ -134,14 +173,18 @@ export class GatewayPod {
     this.updateSysctls();
   }
 
-  /** Mounts peer `index`'s preshared key, read-only and 0400, into the init container only. */
-  public addPresharedKey(index: number, psk: { readonly secret: kplus.ISecret; readonly key: string }): void {
-    const vol = kplus.Volume.fromSecret(this.pskVolumes, `${index}`, psk.secret, {
-      name: `psk-${index}`,
+  /**
+   * Mounts a peer's preshared key, read-only and 0400, into the init container
+   * and the agent (which applies a rotated key), never into nginx.
+   */
+  public addPresharedKey(publicKey: string, psk: { readonly secret: kplus.ISecret; readonly key: string }): void {
+    const mount = presharedKeyMount(publicKey);
+    const vol = kplus.Volume.fromSecret(this.pskVolumes, mount.name, psk.secret, {
+      name: mount.name,
       defaultMode: 0o400,
       items: { [psk.key]: { path: 'psk' } },
     });
-    this.initContainer.mount(presharedKeyMount(index).dir, vol, { readOnly: true });
+    for (const c of this.keyedContainers) c.mount(mount.dir, vol, { readOnly: true });
   }
 
   /**
@@ -177,6 +220,11 @@ function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContex
   if (privileged) {
     return { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
   }
+  return netAdminOnly();
+}
+
+/** Root with NET_ADMIN and nothing else: no privilege, no escalation, read-only root. */
+function netAdminOnly(): kplus.ContainerSecurityContextProps {
   return {
     ensureNonRoot: false,
     user: 0,
@@ -236,7 +284,7 @@ function applyUserPodSettings(deployment: kplus.Deployment, path: string, props:
   refuseOwnLabels(path, 'podMetadata.labels', user.labels, owned, 'its pods');
   for (const [key, value] of Object.entries(user.labels ?? {})) deployment.podMetadata.addLabel(key, value);
   for (const [key, value] of Object.entries(user.annotations ?? {})) {
-    if (key === CHECKSUM_ANNOTATION) {
+    if (CHECKSUM_ANNOTATIONS.includes(key)) {
       throw invalid(path, `podMetadata.annotations[${JSON.stringify(key)}]`, value, 'the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes',
         'drop it from podMetadata');
     }

@@ -321,6 +321,8 @@ export interface PeerInfo {
   readonly publicKey: string;
   /** The service addresses this peer may reach, derived from the routes' allow lists. */
   readonly allowedAddresses: string[];
+  /** The client file's AllowedIPs: the service network, or the /32s of allowedAddresses. */
+  readonly allowedIps: string[];
   readonly persistentKeepalive: number;
   readonly presharedKey: boolean;
 }
@@ -356,6 +358,8 @@ export function parseConnectionInfo(text: string, source: string): GatewayInfo {
   const ipv4 = (field: string, v: unknown) => (typeof v === 'string' && isIpv4(v) ? v : fail(field, v, 'must be an IPv4 address'));
   const key = (field: string, v: unknown) => (typeof v === 'string' && isWireguardKey(v) ? v : fail(field, v, 'must be a WireGuard public key'));
   const arr = (field: string, v: unknown) => (Array.isArray(v) ? v : fail(field, v, 'must be a list'));
+  const cidr = (field: string, v: unknown) => (typeof v === 'string' && isIpv4(v.split('/')[0]) && /^\d{1,2}$/.test(v.split('/')[1] ?? '')
+    && Number(v.split('/')[1]) <= 32 ? v : fail(field, v, 'must be an IPv4 CIDR'));
 
   const endpoint = j.endpoint === null ? null : str('endpoint', j.endpoint);
   if (endpoint !== null && !/^[A-Za-z0-9.:-]+$/.test(endpoint)) fail('endpoint', endpoint, 'must be a hostname or an IP address');
@@ -371,6 +375,11 @@ export function parseConnectionInfo(text: string, source: string): GatewayInfo {
   }));
   // The same derivation the library uses for its own client files.
   const reachable = reachableAddresses(routes);
+  // Files written before clientAllowedIps existed listed the routes' addresses.
+  const mode = j.clientAllowedIps ?? 'route-addresses';
+  if (mode !== 'service-network' && mode !== 'route-addresses') fail('clientAllowedIps', mode, 'must be "service-network" or "route-addresses"');
+  const serviceNetwork = mode === 'service-network' ? cidr('serviceNetwork', j.serviceNetwork) : undefined;
+  const allowedIps = (addresses: string[]) => (serviceNetwork !== undefined ? [serviceNetwork] : addresses.map((a) => `${a}/32`));
   return {
     gateway: str('gateway', j.gateway),
     source,
@@ -384,6 +393,7 @@ export function parseConnectionInfo(text: string, source: string): GatewayInfo {
       address: ipv4(`peers[${i}].address`, p?.address),
       publicKey: key(`peers[${i}].publicKey`, p?.publicKey),
       allowedAddresses: reachable(ipv4(`peers[${i}].address`, p?.address)),
+      allowedIps: allowedIps(reachable(ipv4(`peers[${i}].address`, p?.address))),
       persistentKeepalive: int(`peers[${i}].persistentKeepalive`, p?.persistentKeepalive, 0, 65535),
       presharedKey: p?.presharedKey === true,
     })),
@@ -493,7 +503,7 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeyOf: (confPath
         endpoint: g.endpoint,
         listenPort: g.listenPort,
         mtu: g.mtu,
-        allowedAddresses: p.allowedAddresses,
+        allowedIps: p.allowedIps,
         persistentKeepaliveSeconds: p.persistentKeepalive,
       });
       const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address));

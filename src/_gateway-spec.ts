@@ -5,17 +5,20 @@
  * from them (the address plan, the GatewaySpec, the rendered files and the
  * connection information), computed once per state.
  */
+import { createHash } from 'crypto';
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
+import { integerIn, oneOf, wholeSeconds } from './_checks';
 import { invalid } from './_errors';
-import { FILES, GatewaySpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
+import { FILES, GatewaySpec, LIVE_FILES, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
-import { integerIn, wholeSeconds } from './_numbers';
+import { renderAgentScript } from './_render-agent';
 import { connectionEntries, reachableAddresses, renderHostsFile } from './_render-client';
 import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf } from './_render-wireguard';
+import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardPeer } from './wireguard-peer';
 
@@ -35,6 +38,8 @@ export interface SettingsProps {
   readonly ipv6?: boolean;
   readonly workerProcesses?: number;
   readonly maxSessionsPerWorker?: number;
+  readonly configUpdates?: ConfigUpdates;
+  readonly clientAllowedIps?: ClientAllowedIps;
 }
 
 /** The gateway-wide settings, validated and with defaults applied. */
@@ -52,6 +57,8 @@ export interface GatewaySettings {
   readonly resolver: ResolverSpec;
   readonly workerProcesses: number;
   readonly maxSessionsPerWorker: number;
+  readonly configUpdates: ConfigUpdates;
+  readonly clientAllowedIps: ClientAllowedIps;
 }
 
 /**
@@ -107,6 +114,8 @@ export function gatewaySettings(scope: Construct, props: SettingsProps): Gateway
     workerProcesses: integerIn(path, 'workerProcesses', props.workerProcesses, 2, 1, 64, 'use 1 or 2; the pod rarely needs more'),
     maxSessionsPerWorker: integerIn(path, 'maxSessionsPerWorker', props.maxSessionsPerWorker, 4096, 1, 262144,
       'use the number of simultaneous sessions you expect, e.g. 4096'),
+    configUpdates: oneOf(path, 'configUpdates', props.configUpdates, ConfigUpdates, 'ConfigUpdates', ConfigUpdates.LIVE),
+    clientAllowedIps: oneOf(path, 'clientAllowedIps', props.clientAllowedIps, ClientAllowedIps, 'ClientAllowedIps', ClientAllowedIps.SERVICE_NETWORK),
   };
 }
 
@@ -127,11 +136,9 @@ export class GatewayContents {
     this.cache.clear();
   }
 
-  /** Registers a peer; returns its index, which names its preshared-key mount. */
-  public addPeer(peer: WireguardPeer): number {
+  public addPeer(peer: WireguardPeer): void {
     this.peerList.push(peer);
     this.cache.clear();
-    return this.peerList.length - 1;
   }
 
   /** The routes, in definition order (a copy). */
@@ -160,6 +167,13 @@ export class GatewayContents {
     return this.memo('reachable', () => reachableAddresses(connectionEntries(this.routeSpecs())))(peer.address);
   }
 
+  /** What a peer's client configuration routes into the tunnel. */
+  public clientAllowedIps(peer: WireguardPeer): string[] {
+    return this.settings.clientAllowedIps === ClientAllowedIps.SERVICE_NETWORK
+      ? [this.settings.network.cidr]
+      : this.addressesFor(peer).map((a) => `${a}/32`);
+  }
+
   public routeSpecs(): RouteSpec[] {
     return this.memo('routeSpecs', () => this.routeList.map((route) => route._spec()));
   }
@@ -179,23 +193,33 @@ export class GatewayContents {
         // Two connections per session, plus one per listener, plus headroom.
         workerConnections: s.maxSessionsPerWorker * 2 + routes.length + 64,
         initSetsSysctls: s.privilegedInit,
+        liveUpdates: s.configUpdates === ConfigUpdates.LIVE,
         routes,
         peers: this.peerSpecs(),
       };
     });
   }
 
-  /** The ConfigMap's files, by name. */
+  /**
+   * The ConfigMap's files, by name. `config-id` is the checksum of the files
+   * a running pod applies live (LIVE_FILES, in that order): the agent logs it
+   * when it applies them.
+   */
   public rendered(): Record<string, string> {
     return this.memo('rendered', () => {
       const spec = this.spec();
-      return {
+      const files: Record<string, string> = {
         [FILES.nginxConf]: renderNginxConf(spec),
         [FILES.startNginx]: renderStartNginx(spec),
         [FILES.initScript]: renderInitScript(spec),
+        [FILES.agentScript]: renderAgentScript(spec),
         [FILES.wgConf]: renderWgConf(spec),
         [FILES.connectionInfo]: this.connectionInfo(),
       };
+      const id = createHash('sha256');
+      for (const file of LIVE_FILES) id.update(files[file]);
+      files[FILES.configId] = id.digest('hex') + '\n';
+      return files;
     });
   }
 
@@ -215,6 +239,7 @@ export class GatewayContents {
         mtu: s.mtu,
         publicKey: this.publicKey,
         serviceNetwork: s.network.cidr,
+        clientAllowedIps: s.clientAllowedIps,
         routes: connectionEntries(this.routeSpecs()),
         peers: [...this.peerList]
           .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
@@ -230,12 +255,12 @@ export class GatewayContents {
   }
 
   private peerSpecs(): PeerSpec[] {
-    return this.peerList.map((p, i) => ({
+    return this.peerList.map((p) => ({
       name: p.node.id,
       path: p.node.path,
       publicKey: p.publicKey,
       address: p.address,
-      presharedKeyFile: p._presharedKey !== undefined ? presharedKeyMount(i).file : undefined,
+      presharedKeyFile: p._presharedKey !== undefined ? presharedKeyMount(p.publicKey).file : undefined,
     }));
   }
 
@@ -244,3 +269,4 @@ export class GatewayContents {
     return this.cache.get(key) as T;
   }
 }
+

@@ -2,10 +2,11 @@
  * The plain data the renderers work from. Constructs validate their props and
  * build these; renderers never see a construct.
  */
+import { createHash } from 'crypto';
 
-/** Where the pod's files live. The init script and nginx read them from here. */
+/** Where the pod's files live. The scripts and nginx read them from here. */
 export const PATHS = {
-  /** The ConfigMap mount: nginx.conf, init.sh, start-nginx.sh, wg0.conf. */
+  /** The ConfigMap mount: nginx.conf, the scripts, wg0.conf, connection-info.json. */
   configDir: '/etc/wireguard-gateway',
   /** The Secret mount with the server's private key (mode 0400). */
   keyDir: '/run/secrets/wireguard-gateway',
@@ -13,29 +14,46 @@ export const PATHS = {
   keyFile: 'private-key',
   /** Where preshared keys are mounted, one directory per peer. */
   pskDir: '/run/secrets/wireguard-gateway-psk',
-  /** The emptyDir nginx writes to (pid, resolver.conf); the root filesystem is read-only. */
+  /** nginx's own emptyDir (pid, resolver.conf, the nginx.conf it serves); the root filesystem is read-only. */
   runDir: '/tmp/nginx',
+  /** An emptyDir shared by the agent and nginx: reload requests and results, nothing executable. */
+  stateDir: '/run/wireguard-gateway',
+  /** The agent's own emptyDir: the last configuration that applied, for a rollback. */
+  agentDir: '/run/wireguard-agent',
 } as const;
 
 /**
- * Where peer `index`'s preshared key is mounted: a directory of its own (one
- * Secret volume each) and the key file inside it. The pod mounts it there and
- * the init script reads it from there.
+ * Where a peer's preshared key is mounted: a directory of its own (one Secret
+ * volume each) named after its public key, so that adding, removing or
+ * reordering other peers never renames it, and the key file inside it.
  */
-export function presharedKeyMount(index: number): { readonly dir: string; readonly file: string } {
-  const dir = `${PATHS.pskDir}/${index}`;
-  return { dir, file: `${dir}/psk` };
+export function presharedKeyMount(publicKey: string): { readonly name: string; readonly dir: string; readonly file: string } {
+  const name = `psk-${createHash('sha256').update(publicKey).digest('hex').slice(0, 16)}`;
+  const dir = `${PATHS.pskDir}/${name}`;
+  return { name, dir, file: `${dir}/psk` };
 }
 
 /** File names inside the ConfigMap. */
 export const FILES = {
   nginxConf: 'nginx.conf',
+  /** Brings wg0 to the configuration: run by the init container, and by the agent on a change. */
   initScript: 'init.sh',
+  /** The nginx container's entry point: starts nginx and reloads it when the agent asks. */
   startNginx: 'start-nginx.sh',
+  /** The agent container's entry point. */
+  agentScript: 'agent.sh',
   wgConf: 'wg0.conf',
   /** The connection information (JSON): endpoint, key, routes, peers. The CLI reads it. */
   connectionInfo: 'connection-info.json',
+  /** The checksum of the files a running pod applies live (LIVE_FILES); the agent logs it. */
+  configId: 'config-id',
 } as const;
+
+/** The files a running pod applies without a restart, in the order config-id hashes them. */
+export const LIVE_FILES = [FILES.nginxConf, FILES.initScript, FILES.wgConf, FILES.connectionInfo] as const;
+
+/** The files read only when a container starts: a change to them needs a new pod. */
+export const START_FILES = [FILES.startNginx, FILES.agentScript] as const;
 
 export interface RouteSpec {
   /** 'ProxiedService' or 'ManagedDbRoute', for comments. */
@@ -88,6 +106,8 @@ export interface GatewaySpec {
   readonly workerConnections: number;
   /** Forwarding is switched off by the init script unless the pod's sysctls do it. */
   readonly initSetsSysctls: boolean;
+  /** The agent applies configuration changes to the running pod (configUpdates LIVE). */
+  readonly liveUpdates: boolean;
   readonly routes: RouteSpec[];
   readonly peers: PeerSpec[];
 }

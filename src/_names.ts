@@ -10,8 +10,12 @@ import { invalid } from './_errors';
 
 /** The value of `app.kubernetes.io/name` on every gateway object (the e2e suite finds the Deployment by it). */
 export const APP_NAME = 'wireguard-gateway';
-/** The annotation on the pod template that rolls the pod when the rendered configuration changes. */
-export const CHECKSUM_ANNOTATION = 'wireguard-gateway.cdk8s.io/config-checksum';
+/**
+ * The annotations on the pod template that roll the pod when what it cannot
+ * apply while running changes: every file (configUpdates RESTART), or the
+ * scripts that run only at container start (LIVE).
+ */
+export const CHECKSUM_ANNOTATIONS = ['wireguard-gateway.cdk8s.io/config-checksum', 'wireguard-gateway.cdk8s.io/restart-checksum'];
 /** cdk8s-plus's own pod label (`kplus.Pod.ADDRESS_LABEL`), which its selectors use. */
 export const CDK8S_ADDRESS_LABEL = 'cdk8s.io/metadata.addr';
 

@@ -20,8 +20,8 @@ export interface ClientConfigInput {
   readonly endpoint: string;
   readonly listenPort: number;
   readonly mtu: number;
-  /** The service addresses this peer may reach. */
-  readonly allowedAddresses: string[];
+  /** What the peer routes into the tunnel: the service network, or the /32s of its routes. */
+  readonly allowedIps: string[];
   readonly persistentKeepaliveSeconds: number;
 }
 
@@ -50,7 +50,7 @@ export function renderClientConfig(c: ClientConfigInput): string {
         ? [`PresharedKey = <preshared key of peer ${commentText(c.peerName)}: the key in its presharedKeySecret>`]
         : []),
     `Endpoint = ${endpointText(c.endpoint, c.listenPort)}`,
-    `AllowedIPs = ${c.allowedAddresses.map((a) => `${a}/32`).join(', ')}`,
+    `AllowedIPs = ${c.allowedIps.join(', ')}`,
     `PersistentKeepalive = ${c.persistentKeepaliveSeconds}`,
   );
 }

@@ -1,10 +1,10 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { automaticAddress } from './_address-plan';
+import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { RouteSpec } from './_model';
 import { checkIpv4Address, checkPort, networkContains } from './_net';
-import { wholeSeconds } from './_numbers';
 import type { WireguardGateway } from './wireguard-gateway';
 import type { WireguardPeer } from './wireguard-peer';
 

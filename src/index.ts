@@ -1,5 +1,6 @@
 export * from './wireguard-gateway';
 export * from './gateway-service-options';
+export * from './gateway-options';
 export * from './wireguard-key';
 export * from './wireguard-peer';
 export * from './gateway-route';

@@ -11,9 +11,11 @@ import { GatewayIdentity, KnownNetwork, checkGateway } from './_gateway-checks';
 import { GatewayContents, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
+import { START_FILES } from './_model';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, isIpv4, networkContains, parseIpv4Cidr } from './_net';
 import { renderClientConfig } from './_render-client';
+import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
@@ -306,6 +308,34 @@ export interface WireguardGatewayProps {
   readonly initResources?: kplus.ContainerResources;
 
   /**
+   * The agent container's resources. It polls the mounted configuration once
+   * a second and applies a change in well under a second.
+   *
+   * @default - requests 10m CPU / 16Mi, limits 200m CPU / 64Mi
+   */
+  readonly agentResources?: kplus.ContainerResources;
+
+  /**
+   * How a change to peers, routes or `allowPeers` reaches the running gateway.
+   * `LIVE` applies it in the running pod (the agent syncs wg0, nginx reloads
+   * gracefully) without replacing the pod; `RESTART` puts a checksum of the
+   * whole configuration on the pod template, so every change replaces the pod.
+   * See the README's "Changing a running gateway" for what still rolls the pod.
+   *
+   * @default ConfigUpdates.LIVE
+   */
+  readonly configUpdates?: ConfigUpdates;
+
+  /**
+   * What each peer's client configuration routes into the tunnel
+   * (`AllowedIPs`). The whole service network means routes added later need
+   * no new client file; the gateway still enforces each route's `allowPeers`.
+   *
+   * @default ClientAllowedIps.SERVICE_NETWORK
+   */
+  readonly clientAllowedIps?: ClientAllowedIps;
+
+  /**
    * Also define, in each ProxiedService's namespace, a NetworkPolicy that
    * allows ingress from the gateway to the target pods. A namespace's first
    * policy makes its selected pods deny-by-default: see the README.
@@ -424,7 +454,9 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       listenPort: this.listenPort,
       configMap: this.configMap,
       privateKey: key,
-      configChecksum: () => configChecksum(this.contents.rendered()),
+      liveUpdates: settings.configUpdates === ConfigUpdates.LIVE,
+      restartChecksum: () => configChecksum(this.contents.rendered(),
+        settings.configUpdates === ConfigUpdates.LIVE ? START_FILES : undefined),
     });
     this.deployment = this.pod.deployment;
     this.node.defaultChild = this.deployment;
@@ -473,8 +505,9 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /**
    * The wg-quick file for a peer: its address and MTU, the server's public key
-   * and endpoint, AllowedIPs = the service addresses this peer may reach, and
-   * PersistentKeepalive. The private key is a placeholder unless given.
+   * and endpoint, AllowedIPs (the service network, or the addresses of the
+   * routes this peer may use: `clientAllowedIps`), and PersistentKeepalive.
+   * The private key is a placeholder unless given.
    */
   public clientConfig(peer: WireguardPeer, options: ClientConfigOptions = {}): string {
     const path = this.node.path;
@@ -506,7 +539,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       endpoint: this.endpoint,
       listenPort: this.listenPort,
       mtu: this.mtu,
-      allowedAddresses: this.contents.addressesFor(peer),
+      allowedIps: this.contents.clientAllowedIps(peer),
       persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
     });
   }
@@ -564,9 +597,9 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** @internal */
   public _registerPeer(peer: WireguardPeer) {
-    const index = this.contents.addPeer(peer);
+    this.contents.addPeer(peer);
     if (peer._presharedKey !== undefined) {
-      this.pod.addPresharedKey(index, peer._presharedKey);
+      this.pod.addPresharedKey(peer.publicKey, peer._presharedKey);
     }
   }
 

@@ -1,11 +1,11 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { checkIpv4Address, checkUnicastIpv4 } from './_net';
-import { wholeSeconds } from './_numbers';
 import type { WireguardGateway } from './wireguard-gateway';
 
 /** A remote WireGuard peer: a laptop, a CI runner. */

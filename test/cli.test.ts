@@ -394,16 +394,16 @@ describe('client-config with the example app', () => {
     }
   });
 
-  test('the laptop file has the server key, endpoint and the addresses it may reach', () => {
+  test('the laptop file has the server key, endpoint and the service network; the hosts files name the routes each peer may use', () => {
     const conf = readFileSync(join(out, 'laptop.conf'), 'utf-8');
     expect(conf).toContain('PrivateKey = <private key of peer laptop: ');
     expect(conf).toContain('Address = 10.98.0.2/32\n');
     expect(conf).toContain(`PublicKey = ${SERVER_PUBLIC_KEY}\n`);
     expect(conf).toContain('Endpoint = vpn.example.com:51820\n');
-    expect(conf).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32, 10.99.0.3/32\n');
+    expect(conf).toContain('AllowedIPs = 10.99.0.0/24\n');
     expect(conf).toContain('PersistentKeepalive = 25\n');
-    // ci-runner may not reach orders-db
-    expect(readFileSync(join(out, 'ci-runner.conf'), 'utf-8')).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
+    // The same for ci-runner: the gateway enforces orders-db's allowPeers, not the client file.
+    expect(readFileSync(join(out, 'ci-runner.conf'), 'utf-8')).toContain('AllowedIPs = 10.99.0.0/24\n');
   });
 
   test('wg-quick strip accepts each file once the placeholder is replaced by the real key', () => {
@@ -506,6 +506,8 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
     expect(beta).toContain('# wg-quick configuration for peer laptop of beta/gw.');
     expect(beta).toContain('Address = 10.97.0.2/32\n');
     expect(beta).toContain('Endpoint = 192.0.2.20:51820\n');
+    // beta routes its service network (the default); alpha lists its routes (ClientAllowedIps.ROUTE_ADDRESSES).
+    expect(beta).toContain('AllowedIPs = 10.99.0.0/20\n');
     expect(readFileSync(join(dir, 'out', 'beta-gw', 'laptop.hosts'), 'utf-8')).toBe('10.99.0.1 redis\n');
   });
 
@@ -643,6 +645,13 @@ describe('parseConnectionInfo', () => {
     expect(parseConnectionInfo(JSON.stringify(j), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1', '10.99.0.2']);
   });
 
+  test('AllowedIPs: the service network, or the routes\' addresses (also for files written before clientAllowedIps)', () => {
+    const allowedIps = (m: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: m }), 'f').peers[0].allowedIps;
+    expect(allowedIps('service-network')).toEqual(['10.99.0.0/24']);
+    expect(allowedIps('route-addresses')).toEqual(['10.99.0.1/32']);
+    expect(allowedIps(undefined)).toEqual(['10.99.0.1/32']);
+  });
+
   test('fails if it is not JSON', () => {
     expect(() => parseConnectionInfo('{', 'x.yaml: ConfigMap a/b')).toThrow(/^x\.yaml: ConfigMap a\/b: connection-info\.json is not valid JSON \(/);
   });
@@ -655,6 +664,8 @@ describe('parseConnectionInfo', () => {
     ['a bad peer address', (j: any) => { j.peers[0].address = '10.98.0.300'; }, 'invalid peers[0].address "10.98.0.300" in connection-info.json: must be an IPv4 address'],
     ['a bad allow-list address', (j: any) => { j.routes[1].allowPeers = ['10.98.0.3/32']; }, 'invalid routes[1].allowPeers[0] "10.98.0.3/32" in connection-info.json: must be an IPv4 address'],
     ['no peers list', (j: any) => { delete j.peers; }, 'invalid peers undefined in connection-info.json: must be a list'],
+    ['an unknown clientAllowedIps', (j: any) => { j.clientAllowedIps = 'everything'; }, 'invalid clientAllowedIps "everything" in connection-info.json: must be "service-network" or "route-addresses"'],
+    ['a bad service network', (j: any) => { j.clientAllowedIps = 'service-network'; j.serviceNetwork = '10.99.0.0/33'; }, 'invalid serviceNetwork "10.99.0.0/33" in connection-info.json: must be an IPv4 CIDR'],
   ])('fails on %s', (_name, change, message) => {
     const j = valid();
     change(j);

@@ -5,9 +5,11 @@
 import { execFileSync } from 'child_process';
 import { readFileSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
+import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { forSnapshot, nginxTest, validateWithSchemas } from './util';
 import { DEV_SERVER_PRIVATE_KEY } from '../examples/postgres-redis-rds/dev-keys';
+import { EXAMPLE_CHANGES, ExampleChange, GatewayChart, exampleChange } from '../examples/postgres-redis-rds/main';
 
 const EXAMPLE = join(__dirname, '..', 'examples', 'postgres-redis-rds');
 const DIST = join(EXAMPLE, 'dist');
@@ -66,5 +68,27 @@ describe('examples/postgres-redis-rds', () => {
     ]);
     expect(info.routes[2].allowPeers).toEqual(['10.98.0.2']);
     expect(info.peers.map((p: any) => `${p.name} ${p.address}`)).toEqual(['laptop 10.98.0.2', 'ci-runner 10.98.0.3']);
+  });
+});
+
+describe('examples/postgres-redis-rds with one change (EXAMPLE_CHANGE, what the e2e suite applies live)', () => {
+  const synthOf = (change?: ExampleChange) => {
+    const app = Testing.app();
+    new GatewayChart(app, 'gateway', { change });
+    return app.charts[0].toJson();
+  };
+  const kind = (objects: any[], k: string) => JSON.stringify(objects.filter((o) => o.kind === k));
+  const base = synthOf();
+
+  test.each(EXAMPLE_CHANGES)('%s changes the ConfigMap and not the Deployment (configUpdates LIVE)', (change) => {
+    const changed = synthOf(change);
+    expect(kind(changed, 'ConfigMap')).not.toBe(kind(base, 'ConfigMap'));
+    expect(kind(changed, 'Deployment')).toBe(kind(base, 'Deployment'));
+  });
+
+  test('an unknown EXAMPLE_CHANGE is refused', () => {
+    expect(exampleChange(undefined)).toBeUndefined();
+    expect(exampleChange('add-peer')).toBe('add-peer');
+    expect(() => exampleChange('drop-table')).toThrow('EXAMPLE_CHANGE=drop-table: use one of add-peer, remove-peer, add-route, allow-ci-on-orders-db, or leave it unset');
   });
 });

@@ -33,6 +33,7 @@ const clone = (o: any[]) => JSON.parse(JSON.stringify(o));
 const pod = (objects: any[]) => objects.find((o) => o.kind === 'Deployment').spec.template.spec;
 const nginxOf = (objects: any[]) => pod(objects).containers[0];
 const initOf = (objects: any[]) => pod(objects).initContainers[0];
+const agentOf = (objects: any[]) => pod(objects).containers[1];
 const policyOf = (objects: any[]) => objects.find((o) => o.kind === 'NetworkPolicy' && o.spec.policyTypes).spec;
 const cmOf = (objects: any[]) => objects.find((o) => o.kind === 'ConfigMap').data;
 
@@ -86,6 +87,24 @@ describe('posture of synthesized gateways', () => {
     ['an egress rule has no destination', good, (o) => { delete policyOf(o).egress[1].to; }, /an egress rule without "to"/],
     ['an egress rule has no ports', good, (o) => { delete policyOf(o).egress[1].ports; }, /an egress rule must name its ports/],
     ['egress goes to 0.0.0.0/0', good, (o) => { policyOf(o).egress[1].to = [{ ipBlock: { cidr: '0.0.0.0/0' } }]; }, /egress to 0.0.0.0\/0 is every address/],
+    ['the agent is privileged', good, (o) => { agentOf(o).securityContext.privileged = true; }, /wireguard-agent: must not be privileged/],
+    ['the agent adds more than NET_ADMIN', good, (o) => { agentOf(o).securityContext.capabilities.add.push('SYS_ADMIN'); }, /wireguard-agent: must add NET_ADMIN only/],
+    ['the agent keeps capabilities', good, (o) => { agentOf(o).securityContext.capabilities.drop = []; }, /wireguard-agent: must drop ALL/],
+    ['the agent may escalate', good, (o) => { agentOf(o).securityContext.allowPrivilegeEscalation = true; }, /wireguard-agent: allowPrivilegeEscalation must be false/],
+    ['the agent has a writable root filesystem', good, (o) => { agentOf(o).securityContext.readOnlyRootFilesystem = false; }, /wireguard-agent: readOnlyRootFilesystem must be true/],
+    ['the agent runs another image', good, (o) => { agentOf(o).image = 'docker.io/library/alpine:3'; }, /runs the init image, no other/],
+    ['the agent mounts the private key', good, (o) => { agentOf(o).volumeMounts.push({ name: 'private-key', mountPath: '/k', readOnly: true }); }, /must not mount the private key/],
+    ['nginx can write to the agent\'s own directory', good, (o) => {
+      const name = agentOf(o).volumeMounts.find((m: any) => m.mountPath === '/run/wireguard-agent').name;
+      nginxOf(o).volumeMounts.push({ name, mountPath: '/run/wireguard-agent' });
+    }, /is mounted in the agent only/],
+    ['nginx mounts a preshared key', good, (o) => {
+      const psk = pod(o).volumes.find((v: any) => v.name.startsWith('psk-'));
+      nginxOf(o).volumeMounts.push({ name: psk.name, mountPath: '/psk', readOnly: true });
+    }, /nginx: mounts Secret volume psk-/],
+    ['the agent runs a script from the shared directory', good, (o) => {
+      cmOf(o)['agent.sh'] += 'sh "$STATE_DIR/reload-result"\n';
+    }, /never runs a script from the directory it shares with nginx/],
   ];
   test.each(cases)('fails if %s', (_name, base, mutate, message) => {
     // GIVEN a chart that passes

@@ -19,6 +19,8 @@ const GATEWAY_LABEL = 'app.kubernetes.io/name';
 const GATEWAY_NAME = 'wireguard-gateway';
 const CONFIG_DIR = '/etc/wireguard-gateway';
 const KEY_DIR = '/run/secrets/wireguard-gateway';
+/** The agent's own emptyDir: it runs scripts from there (a rollback), so nothing else may write to it. */
+const AGENT_DIR = '/run/wireguard-agent';
 
 function fail(what: string, detail: string): never {
   throw new Error(`posture: ${what}: ${detail}`);
@@ -78,9 +80,10 @@ export function assertPosture(objects: any[]): number {
 
     const containers: any[] = pod.containers ?? [];
     const inits: any[] = pod.initContainers ?? [];
-    expectThat(containers.length === 1 && containers[0].name === 'nginx', name, 'one container, nginx');
+    expectThat(JSON.stringify(containers.map((c) => c.name)) === '["nginx","wireguard-agent"]', name, 'two containers, nginx and wireguard-agent');
     expectThat(inits.length === 1 && inits[0].name === 'wireguard-init', name, 'one init container, wireguard-init');
     const nginx = containers[0];
+    const agent = containers[1];
     const init = inits[0];
 
     // --- nginx: Pod Security "restricted" ----------------------------------
@@ -101,6 +104,27 @@ export function assertPosture(objects: any[]): number {
     }
     expectThat(!JSON.stringify([nginx.env ?? [], nginx.envFrom ?? []]).includes('secret'), 'nginx', 'no Secret in its environment');
 
+    // --- agent: root with NET_ADMIN only, long-running ----------------------
+    const asc = agent.securityContext ?? {};
+    checkCapabilityNames('wireguard-agent', asc.capabilities);
+    expectThat(asc.runAsUser === 0 && asc.runAsNonRoot === false, 'wireguard-agent', 'runs as root (it changes wg0), and says so');
+    expectThat(asc.privileged === false, 'wireguard-agent', 'must not be privileged');
+    expectThat(asc.allowPrivilegeEscalation === false, 'wireguard-agent', 'allowPrivilegeEscalation must be false');
+    expectThat(asc.readOnlyRootFilesystem === true, 'wireguard-agent', 'readOnlyRootFilesystem must be true');
+    expectThat(JSON.stringify(asc.capabilities?.drop) === '["ALL"]', 'wireguard-agent', `must drop ALL (got ${JSON.stringify(asc.capabilities?.drop)})`);
+    expectThat(JSON.stringify(asc.capabilities?.add) === '["NET_ADMIN"]', 'wireguard-agent', `must add NET_ADMIN only (got ${JSON.stringify(asc.capabilities?.add)})`);
+    expectThat(asc.seccompProfile === undefined || asc.seccompProfile.type === 'RuntimeDefault', 'wireguard-agent', 'must not override the pod seccomp profile');
+    expectThat(agent.image === init.image, 'wireguard-agent', `runs the init image, no other (got ${agent.image})`);
+    expectThat(agent.resources?.limits?.cpu !== undefined && agent.resources?.limits?.memory !== undefined, 'wireguard-agent', 'has explicit limits');
+    expectThat(!JSON.stringify([agent.env ?? [], agent.envFrom ?? []]).includes('secret'), 'wireguard-agent', 'no Secret in its environment');
+    expectThat(!(agent.volumeMounts ?? []).some((m: any) => m.name === 'private-key'), 'wireguard-agent',
+      'must not mount the private key: it keeps the one wg0 has');
+    const agentDirMounts = [...containers, ...inits].flatMap((c) => (c.volumeMounts ?? [])
+      .filter((m: any) => (agent.volumeMounts ?? []).some((a: any) => a.mountPath === AGENT_DIR && a.name === m.name)).map(() => c.name));
+    expectThat(JSON.stringify(agentDirMounts) === '["wireguard-agent"]', 'wireguard-agent',
+      `its own emptyDir ${AGENT_DIR} is mounted in the agent only (mounted in: ${JSON.stringify(agentDirMounts)})`);
+    expectThat(!/sh "\$STATE_DIR/.test(files['agent.sh']), 'agent.sh', 'never runs a script from the directory it shares with nginx');
+
     // --- init: as privileged as the design needs, no more ------------------
     const isc = init.securityContext ?? {};
     checkCapabilityNames('wireguard-init', isc.capabilities);
@@ -112,7 +136,7 @@ export function assertPosture(objects: any[]): number {
     if (isc.privileged === true) {
       // Privileged is needed to write /proc/sys; then the script switches forwarding off.
       expectThat((isc.capabilities?.add ?? []).length === 0, 'wireguard-init', 'privileged: adding capabilities is meaningless, none expected');
-      expectThat(/^echo 0 > \/proc\/sys\/net\/ipv4\/ip_forward$/m.test(initScript), 'forwarding', 'the privileged init script must write 0 to ip_forward');
+      expectThat(/^\s*echo 0 > \/proc\/sys\/net\/ipv4\/ip_forward$/m.test(initScript), 'forwarding', 'the privileged init script must write 0 to ip_forward');
     } else {
       expectThat(isc.allowPrivilegeEscalation === false, 'wireguard-init', 'allowPrivilegeEscalation must be false when not privileged');
       expectThat(JSON.stringify(isc.capabilities?.drop) === '["ALL"]', 'wireguard-init', 'must drop ALL');
@@ -120,7 +144,8 @@ export function assertPosture(objects: any[]): number {
       expectThat(sysctls.some((s) => s.name === 'net.ipv4.ip_forward' && s.value === '0'), 'forwarding', 'without privilegedInit the pod sysctl net.ipv4.ip_forward=0 must be set');
     }
 
-    // --- keys: only in Secrets, mounted read-only 0400, init container only --
+    // --- keys: only in Secrets, mounted read-only 0400; the private key in the
+    // init container only, preshared keys also in the agent (it applies a rotated one) --
     const secretVolumes = (pod.volumes ?? []).filter((v: any) => v.secret !== undefined);
     expectThat(secretVolumes.some((v: any) => v.name === 'private-key'), name, 'the private key is mounted from a Secret volume named private-key');
     for (const v of secretVolumes) {
@@ -130,14 +155,16 @@ export function assertPosture(objects: any[]): number {
       }
       const mounts = [...containers, ...inits].flatMap((c) =>
         (c.volumeMounts ?? []).filter((m: any) => m.name === v.name).map((m: any) => ({ c: c.name, m })));
-      expectThat(mounts.length > 0 && mounts.every(({ c, m }) => c === 'wireguard-init' && m.readOnly === true), `volume ${v.name}`,
-        `must be mounted read-only in wireguard-init only (mounts: ${JSON.stringify(mounts)})`);
+      const allowed = v.name === 'private-key' ? ['wireguard-init'] : ['wireguard-init', 'wireguard-agent'];
+      expectThat(mounts.length > 0 && mounts.every(({ c, m }) => allowed.includes(c) && m.readOnly === true), `volume ${v.name}`,
+        `must be mounted read-only in ${allowed.join(' and ')} only (mounts: ${JSON.stringify(mounts)})`);
     }
     const keyMount = init.volumeMounts.find((m: any) => m.name === 'private-key');
     expectThat(keyMount?.mountPath === KEY_DIR, 'wireguard-init', `the key is mounted at ${KEY_DIR}`);
     expectThat(!/PrivateKey/i.test(files['wg0.conf']), 'wg0.conf', 'holds no private key');
-    expectThat(initScript.includes('wg set "$WG_IF" private-key "$KEY_FILE"') && initScript.includes(`KEY_FILE="\${KEY_FILE:-${KEY_DIR}/private-key}"`),
-      'init.sh', 'loads the private key from the mounted file');
+    expectThat(initScript.includes('key=$(cat "$KEY_FILE")') && initScript.includes(`KEY_FILE="\${KEY_FILE:-${KEY_DIR}/private-key}"`)
+      && initScript.includes('| wg syncconf "$WG_IF" /dev/stdin'),
+    'init.sh', 'loads the private key from the mounted file and hands it to wg through a pipe');
     for (const c of [...containers, ...inits]) {
       expectThat(c.volumeMounts.find((m: any) => m.mountPath === CONFIG_DIR)?.readOnly === true, c.name, 'mounts the config read-only');
     }

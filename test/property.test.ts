@@ -197,8 +197,8 @@ const ipSort = (a: string, b: string) => {
 function checkNginxConf(conf: string, b: Built): void {
   if (!ASCII.test(conf)) throw new Error('nginx.conf is not plain ASCII');
   const top = parseNginx(conf);
-  expectEqual(top.map((d) => d.name), ['daemon', 'worker_processes', 'worker_rlimit_nofile', 'pid', 'error_log', 'events', 'stream'], 'nginx top level');
-  const stream = top[6].block!;
+  expectEqual(top.map((d) => d.name), ['daemon', 'worker_processes', 'worker_rlimit_nofile', 'pid', 'error_log', 'error_log', 'events', 'stream'], 'nginx top level');
+  const stream = top[7].block!;
   expectEqual(stream.slice(0, 4).map((d) => d.name), ['include', 'resolver_timeout', 'log_format', 'access_log'], 'stream header');
   const servers = stream.slice(4);
   expectEqual(servers.every((s) => s.name === 'server' && s.args.length === 0 && s.block !== undefined), true, 'only server blocks follow');
@@ -220,21 +220,23 @@ function checkNginxConf(conf: string, b: Built): void {
 }
 
 /** Non-comment lines of the script for a harmless gateway, minus the lines that carry addresses and counts. */
-let baseline: { init: Set<string>; start: string[] } | undefined;
+let baseline: { init: Set<string>; start: string[]; agent: string[] } | undefined;
 const INIT_PARAM_LINES = [
-  /^ip address add (\d+\.\d+\.\d+\.\d+)\/32 dev "\$WG_IF"$/,
-  /^ip route replace (\d+\.\d+\.\d+\.\d+)\/32 dev "\$WG_IF"$/,
-  /^echo "init: \$WG_IF is up on UDP 51820 with (\d+) service address\(es\) and (\d+) peer\(s\)"$/,
+  /^ADDRESSES="((?:\d+\.\d+\.\d+\.\d+ ?)*)"$/,
+  /^PEERS="((?:\d+\.\d+\.\d+\.\d+ ?)*)"$/,
+  /^ {2}log "\$WG_IF is up on UDP 51820 with (\d+) service address\(es\) and (\d+) peer\(s\)"$/,
+  /^ {2}log "\$WG_IF has (\d+) service address\(es\) and (\d+) peer\(s\) \(\$changes peers\); MTU 1420"$/,
 ];
 const commands = (script: string) => script.split('\n').filter((l) => l.trim() !== '' && !/^\s*# [ -~]*$/.test(l));
 
 function getBaseline() {
   if (baseline === undefined) {
-    const b = build({ chartNamespace: 'wireguard', gatewayId: 'gw', clusterDomain: undefined, endpoint: undefined, routes: [{ id: 'r', db: true, host: 'db.example.com', serviceName: 'x', namespace: 'x', restricted: false }], peers: ['p'] });
+    const b = build({ chartNamespace: 'wireguard', gatewayId: 'gw', gatewayName: undefined, clusterDomain: undefined, endpoint: undefined, routes: [{ id: 'r', db: true, host: 'db.example.com', serviceName: 'x', namespace: 'x', restricted: false }], peers: ['p'] });
     const data = ApiObject.of(b.gw.configMap).toJson().data;
     baseline = {
       init: new Set(commands(data['init.sh']).filter((l) => !INIT_PARAM_LINES.some((re) => re.test(l)))),
       start: commands(data['start-nginx.sh']),
+      agent: commands(data['agent.sh']),
     };
   }
   return baseline;
@@ -244,13 +246,12 @@ function checkInitScript(script: string, b: Built): void {
   if (!ASCII.test(script)) throw new Error('init.sh is not plain ASCII');
   const { init } = getBaseline();
   const added: string[] = []; const routed: string[] = [];
+  const counts = [new Set(b.routes.map((x) => x.route.address)).size, b.peers.length];
   for (const line of commands(script)) {
-    const a = INIT_PARAM_LINES[0].exec(line);
-    const r = INIT_PARAM_LINES[1].exec(line);
-    const e = INIT_PARAM_LINES[2].exec(line);
-    if (a) added.push(a[1]);
-    else if (r) routed.push(r[1]);
-    else if (e) expectEqual([Number(e[1]), Number(e[2])], [new Set(b.routes.map((x) => x.route.address)).size, b.peers.length], 'init summary');
+    const [a, r, e, f] = INIT_PARAM_LINES.map((re) => re.exec(line));
+    if (a) added.push(...a[1].split(' ').filter(Boolean));
+    else if (r) routed.push(...r[1].split(' ').filter(Boolean));
+    else if (e || f) expectEqual([Number((e ?? f)![1]), Number((e ?? f)![2])], counts, 'init summary');
     else if (!init.has(line)) throw new Error(`init.sh runs an unexpected command: ${JSON.stringify(line)}`);
   }
   expectEqual(added, [...new Set(b.routes.map((x) => x.route.address))].sort(ipSort), 'service addresses');
@@ -260,6 +261,11 @@ function checkInitScript(script: string, b: Built): void {
 function checkStartScript(script: string): void {
   if (!ASCII.test(script)) throw new Error('start-nginx.sh is not plain ASCII');
   expectEqual(commands(script), getBaseline().start, 'start-nginx.sh commands');
+}
+
+function checkAgentScript(script: string): void {
+  if (!ASCII.test(script)) throw new Error('agent.sh is not plain ASCII');
+  expectEqual(commands(script), getBaseline().agent, 'agent.sh commands');
 }
 
 function checkWgConf(text: string, b: Built): void {
@@ -332,6 +338,7 @@ describe('renderers under arbitrary and hostile names, hosts and comments', () =
       const data = ApiObject.of(b.gw.configMap).toJson().data;
       checkNginxConf(data['nginx.conf'], b);
       checkInitScript(data['init.sh'], b);
+      checkAgentScript(data['agent.sh']);
       checkStartScript(data['start-nginx.sh']);
       checkWgConf(data['wg0.conf'], b);
       checkHostsAndInfo(data, b);

@@ -93,7 +93,7 @@ describe('ProxiedService', () => {
     const objects = synth(gw);
     expect([a.endpoint, b.endpoint, c.endpoint]).toEqual(['10.99.0.50:5432', '10.99.0.50:8080', '10.99.5.188:5432']);
     const script = configData(objects)['init.sh'];
-    expect(script.match(/^ip address add .*$/gm)).toEqual(['ip address add 10.99.0.50/32 dev "$WG_IF"', 'ip address add 10.99.5.188/32 dev "$WG_IF"']);
+    expect(script.match(/^ADDRESSES=.*$/gm)).toEqual(['ADDRESSES="10.99.0.50 10.99.5.188"']);
   });
 
   test('new ProxiedService(scope, ...) works like gateway.addProxiedService', () => {

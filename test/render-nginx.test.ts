@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { gatewaySpec, routeSpec } from './spec-fixtures';
-import { nginxTest } from './util';
+import { STREAM_MODULE, nginxTest } from './util';
 import { renderNginxConf, renderStartNginx } from '../src/_render-nginx';
 
 const route = routeSpec;
@@ -50,7 +50,7 @@ describe('renderNginxConf', () => {
     expect(conf).toContain('resolver 10.96.0.10 [fd00::a] valid=3s ipv6=on;');
     expect(conf).toContain('resolver_timeout 1s;');
     expect(conf).not.toContain('include');
-    expect(renderStartNginx(spec({ resolver: { addresses: ['10.96.0.10'], validSeconds: 3, timeoutSeconds: 1, ipv6: false } }))).not.toContain('awk');
+    expect(renderStartNginx(spec({ resolver: { addresses: ['10.96.0.10'], validSeconds: 3, timeoutSeconds: 1, ipv6: false } }))).not.toContain('"nameserver"');
   });
 
   test('allowPeers renders allow/deny in that server block only', () => {
@@ -93,10 +93,9 @@ describe('renderStartNginx', () => {
   function runAwkPart(resolvConf: string): { out: string; status: number | null; stderr: string } {
     const dir = mkdtempSync(join(tmpdir(), 'wggw-start-'));
     writeFileSync(join(dir, 'resolv.conf'), resolvConf);
-    // Run the real script up to, not including, exec nginx: the resolver file it writes is the output.
-    const script = renderStartNginx(spec())
-      .replace('/tmp/nginx/resolver.conf', join(dir, 'resolver.conf'))
-      .replace(/^exec nginx.*$/m, 'exit 0');
+    // Run the real script up to, not including, starting nginx: the resolver file it writes is the output.
+    const full = renderStartNginx(spec()).replace('/tmp/nginx/resolver.conf', join(dir, 'resolver.conf'));
+    const script = full.slice(0, full.indexOf('# nginx runs from a copy')) + 'exit 0\n';
     writeFileSync(join(dir, 'start.sh'), script);
     const r = spawnSync('sh', [join(dir, 'start.sh')], { env: { ...process.env, RESOLV_CONF: join(dir, 'resolv.conf') }, encoding: 'utf-8' });
     let out = '';
@@ -104,10 +103,10 @@ describe('renderStartNginx', () => {
     return { out, status: r.status, stderr: r.stderr };
   }
 
-  test('is valid sh', () => {
+  test.each([['sh'], ['busybox', 'sh']])('is valid sh (%s)', (...shell) => {
     const dir = mkdtempSync(join(tmpdir(), 'wggw-sh-'));
     writeFileSync(join(dir, 's.sh'), renderStartNginx(spec()));
-    execFileSync('sh', ['-n', join(dir, 's.sh')]);
+    execFileSync(shell[0], [...shell.slice(1), '-n', join(dir, 's.sh')]);
   });
 
   test('takes the pod nameservers from resolv.conf, IPv6 bracketed', () => {
@@ -127,4 +126,116 @@ describe('renderStartNginx', () => {
     expect(r.stderr).toContain('no usable nameserver');
     expect(r.stderr).toContain('set resolverAddresses on the WireguardGateway');
   });
+});
+
+describe('start-nginx.sh with real nginx (as uid 101, busybox sh): reloads on request and checks the outcome', () => {
+  const n = process.pid % 100000;
+  const ns = `wggwn${n}`;
+  let dir: string;
+  let supervisor: ChildProcess | undefined;
+
+  const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf-8' });
+  const listening = () => inNs('ss', '-Hltn').split('\n').map((l) => l.split(/\s+/)[3]).filter(Boolean).sort();
+  const until = async (what: string, ok: () => boolean, ms = 8000) => {
+    const deadline = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  /** A new ConfigMap generation (the kubelet's layout), swapped in; returns its name. */
+  let generation = 0;
+  const mount = (conf: string): string => {
+    const gen = `..2026_11_30_00_00_0${generation++}.${n}`;
+    mkdirSync(join(dir, 'config', gen));
+    writeFileSync(join(dir, 'config', gen, 'nginx.conf'), `load_module ${STREAM_MODULE};\n${conf}`.split('/tmp/nginx/').join(`${dir}/run/`));
+    rmSync(join(dir, 'config', '..data'), { force: true });
+    symlinkSync(gen, join(dir, 'config', '..data'));
+    return gen;
+  };
+  const request = async (gen: string): Promise<string> => {
+    writeFileSync(join(dir, 'state', 'reload-request'), `${gen} id-${gen}\n`);
+    let answer = '';
+    await until(`an answer for ${gen}`, () => {
+      try { answer = readFileSync(join(dir, 'state', 'reload-result'), 'utf-8'); } catch { answer = ''; }
+      return answer.startsWith(`${gen} `);
+    });
+    return answer.trim();
+  };
+  const confWith = (routes: Array<[string, number]>) => renderNginxConf(spec({
+    resolver: { addresses: ['127.0.0.1'], validSeconds: 5, timeoutSeconds: 2, ipv6: false },
+    routes: routes.map(([address, listenPort]) => route({ address, listenPort, name: `r${listenPort}` })),
+  }));
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wggw-supervisor-'));
+    chmodSync(dir, 0o755);
+    for (const d of ['config', 'run', 'state']) mkdirSync(join(dir, d), { mode: 0o777 });
+    for (const d of ['run', 'state']) chmodSync(join(dir, d), 0o777);
+    execFileSync('ip', ['netns', 'add', ns]);
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    for (const a of ['10.99.0.1', '10.99.0.2', '10.99.0.3']) inNs('ip', 'address', 'add', `${a}/32`, 'dev', 'lo');
+  });
+
+  afterAll(() => {
+    supervisor?.kill('SIGKILL');
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf-8' }).stdout.split('\n').filter(Boolean).forEach((p) => {
+      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    });
+    spawnSync('ip', ['netns', 'delete', ns]);
+  });
+
+  test('start, a good change, a reload nginx cannot apply (EADDRINUSE), a file nginx -t refuses, SIGTERM', async () => {
+    // GIVEN nginx started by the script from the first generation
+    mount(confWith([['10.99.0.1', 15432]]));
+    const script = renderStartNginx(spec({ resolver: { addresses: ['127.0.0.1'], validSeconds: 5, timeoutSeconds: 2, ipv6: false } }))
+      .replace('RUN_DIR="/tmp/nginx"', `RUN_DIR="${dir}/run"`).split('/tmp/nginx/').join(`${dir}/run/`);
+    writeFileSync(join(dir, 'start-nginx.sh'), script);
+    const stdout = openSync(join(dir, 'stdout'), 'w');
+    chownSync(join(dir, 'stdout'), 101, 101);
+    supervisor = spawn('ip', ['netns', 'exec', ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
+      'busybox', 'sh', join(dir, 'start-nginx.sh')], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CONFIG_DIR: join(dir, 'config'), STATE_DIR: join(dir, 'state') },
+      stdio: ['ignore', stdout, 'pipe'],
+    });
+    let stderr = '';
+    supervisor.stderr!.on('data', (d) => { stderr += d; });
+    await until('nginx to listen', () => listening().includes('10.99.0.1:15432'));
+
+    // WHEN a new generation adds a route: THEN new workers, and the new listener
+    const good = mount(confWith([['10.99.0.1', 15432], ['10.99.0.2', 16379]]));
+    expect(await request(good)).toMatch(new RegExp(`^${good.replace(/\./g, '\\.')} ok reloaded, new workers \\d+`));
+    expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379']);
+
+    // WHEN a generation listens where another process already does: nginx -t passes (it
+    // ignores EADDRINUSE), SIGHUP does not take (nginx keeps its configuration silently)
+    const squatter = spawn('ip', ['netns', 'exec', ns, 'node', '-e', 'require("net").createServer().listen(17000, "10.99.0.3")']);
+    try {
+      await until('the squatter to listen', () => listening().includes('10.99.0.3:17000'));
+      const taken = mount(confWith([['10.99.0.1', 15432], ['10.99.0.3', 17000]]));
+      const answer = await request(taken);
+      // THEN the script notices (no new workers) and says why, and nginx serves the last good one
+      expect(answer).toMatch(/ failed reload: no new workers within 5 s \(bind\(\) to 10\.99\.0\.3:17000 failed \(98: Address (already )?in use\)\)$/);
+      expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379', '10.99.0.3:17000']);
+      expect(readFileSync(join(dir, 'run', 'nginx.conf'), 'utf-8')).toContain('listen 10.99.0.2:16379;');
+    } finally {
+      squatter.kill('SIGKILL');
+    }
+
+    // WHEN a generation does not parse: THEN nginx -t refuses it and nothing is reloaded
+    const broken = mount(confWith([['10.99.0.1', 15432]]) + 'stream {\n');
+    expect(await request(broken)).toMatch(/ failed nginx -t: "stream" directive is duplicate in .*nginx\.conf\.new:\d+$/);
+    expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379']);
+
+    // WHEN the same nginx.conf comes again: THEN no reload (old workers keep sessions)
+    const same = mount(confWith([['10.99.0.1', 15432], ['10.99.0.2', 16379]]));
+    expect(await request(same)).toBe(`${same} ok nginx.conf unchanged, no reload`);
+
+    // WHEN the kubelet stops the container: THEN nginx exits and the script with it
+    const exited = new Promise<number | null>((resolve) => supervisor!.on('exit', (code) => resolve(code)));
+    supervisor.kill('SIGTERM');
+    expect(await exited).not.toBeNull();
+    await until('nginx to stop listening', () => listening().length === 0);
+    expect(stderr).toContain('start-nginx: config id-');
+  }, 60_000);
 });

@@ -30,6 +30,7 @@ export function gatewaySpec(over: Partial<GatewaySpec> = {}): GatewaySpec {
     workerProcesses: 2,
     workerConnections: 8256,
     initSetsSysctls: true,
+    liveUpdates: true,
     routes: [routeSpec()],
     peers: [],
     ...over,

@@ -7,7 +7,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DatabaseEngine, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
+import { ClientAllowedIps, ConfigUpdates, DatabaseEngine, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testChart, testGateway } from './util';
 
 export interface ValidationCase {
@@ -186,6 +186,12 @@ export const CASES: ValidationCase[] = [
     const other = peer(testGateway({}, testChart('other')));
     return testGateway({ endpoint: 'vpn.example.com' }).clientConfig(other);
   }, 'test/gw: invalid peer "test/gw/laptop": it is not a peer of this gateway. Fix: pass a peer returned by this gateway\'s addPeer'),
+  C('V63', CONTRA, 'an unknown configUpdates value (plain JavaScript, other jsii languages)', 'construct',
+    () => testGateway({ configUpdates: 'hot' as ConfigUpdates }),
+    'test/gw: invalid configUpdates "hot": must be one of "live", "restart". Fix: use ConfigUpdates.LIVE or ConfigUpdates.RESTART'),
+  C('V64', CONTRA, 'an unknown clientAllowedIps value (plain JavaScript, other jsii languages)', 'construct',
+    () => testGateway({ clientAllowedIps: 'all' as ClientAllowedIps }),
+    'test/gw: invalid clientAllowedIps "all": must be one of "service-network", "route-addresses". Fix: use ClientAllowedIps.SERVICE_NETWORK or ClientAllowedIps.ROUTE_ADDRESSES'),
   C('V45', CONTRA, 'a client private key that is not a key (never echoed)', 'construct', () => peer(gatewayWithRoute({ endpoint: 'vpn.example.com' })).clientConfig({ privateKey: 'hunter2' }),
     'test/gw/laptop: invalid privateKey "<7 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: pass the peer\'s own private key, or omit it for a placeholder'),
 
@@ -300,7 +306,7 @@ export const CASES: ValidationCase[] = [
     // Explicit addresses: 3,000 names in a /16 would also collide.
     for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080, address: `10.99.${(i + 1) >> 8}.${(i + 1) & 255}` });
     return synth(gw);
-  }, '[test/gw] test/gw: the rendered configuration is 1436639 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
+  }, '[test/gw] test/gw: the rendered configuration is 1356369 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
     + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)'),
 ];
 

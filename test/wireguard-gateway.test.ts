@@ -1,9 +1,12 @@
+import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardGateway, WireguardKey } from '../src';
+import {
+  ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardGateway, WireguardGatewayProps, WireguardKey,
+} from '../src';
 import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, nginxTest, synth, testChart, testGateway, validateWithSchemas } from './util';
 
 function smallGateway(props = {}) {
@@ -33,7 +36,7 @@ describe('WireguardGateway', () => {
     expect(dep.spec.replicas).toBe(1);
     expect(dep.spec.strategy).toEqual({ type: 'Recreate' });
     const containers = [...dep.spec.template.spec.initContainers, ...dep.spec.template.spec.containers];
-    expect(containers.map((c: any) => c.name)).toEqual(['wireguard-init', 'nginx']);
+    expect(containers.map((c: any) => c.name)).toEqual(['wireguard-init', 'nginx', 'wireguard-agent']);
     for (const c of containers) {
       expect(c.resources.requests.cpu).toBeDefined();
       expect(c.resources.limits.memory).toBeDefined();
@@ -41,6 +44,8 @@ describe('WireguardGateway', () => {
     }
     const init = dep.spec.template.spec.initContainers[0];
     expect(init.resources).toEqual({ limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '10m', memory: '16Mi' } });
+    const agent = dep.spec.template.spec.containers[1];
+    expect(agent.resources).toEqual({ limits: { cpu: '200m', memory: '64Mi' }, requests: { cpu: '10m', memory: '16Mi' } });
   });
 
   test('container resources are overridable', () => {
@@ -78,7 +83,10 @@ describe('WireguardGateway', () => {
     expect(pod.initContainers[0].securityContext).toMatchObject({
       privileged: false, allowPrivilegeEscalation: false, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] },
     });
-    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_forward', value: '0' }]);
+    expect(pod.securityContext.sysctls).toEqual([
+      { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
+      { name: 'net.ipv4.ip_forward', value: '0' },
+    ]);
     // The script no longer writes /proc/sys, but still refuses a forwarding pod.
     const script = configData(synth(gw))['init.sh'];
     expect(script).not.toContain('echo 0 > /proc/sys/net/ipv4/ip_forward');
@@ -86,11 +94,21 @@ describe('WireguardGateway', () => {
   });
 
   test('a listen port below 1024 sets the safe unprivileged-port sysctl for non-root nginx', () => {
-    const gw = testGateway();
+    const gw = testGateway({ configUpdates: ConfigUpdates.RESTART });
     gw.addProxiedService('api', { serviceName: 'kubernetes', serviceNamespace: 'default', port: 443, targetPort: 6443, egressCidrs: ['172.20.0.10/32'] });
     gw.addProxiedService('web', { serviceName: 'web', port: 80 });
     const pod = findObject(synth(gw), 'Deployment').spec.template.spec;
     expect(pod.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+  });
+
+  test('with live updates the unprivileged-port sysctl is 0 from the start: a low port added later needs no new pod', () => {
+    const sysctls = (port: number) => {
+      const gw = testGateway();
+      gw.addProxiedService('svc', { serviceName: 'svc', port });
+      return findObject(synth(gw), 'Deployment').spec.template.spec.securityContext.sysctls;
+    };
+    expect(sysctls(5432)).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]);
+    expect(sysctls(80)).toEqual(sysctls(5432));
   });
 
   test('images are pinned and overridable', () => {
@@ -239,14 +257,73 @@ describe('WireguardGateway', () => {
     });
   });
 
-  test('a checksum of the rendered configuration rolls the pod when it changes', () => {
+  test('configUpdates RESTART: a checksum of every rendered file rolls the pod when anything changes', () => {
+    const restart = { configUpdates: ConfigUpdates.RESTART };
     const checksum = (gw: any) => findObject(synth(gw), 'Deployment').spec.template.metadata.annotations['wireguard-gateway.cdk8s.io/config-checksum'];
-    const a = checksum(smallGateway());
+    const a = checksum(smallGateway(restart));
     expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(checksum(smallGateway())).toBe(a);
-    const changed = smallGateway();
+    expect(checksum(smallGateway(restart))).toBe(a);
+    const changed = smallGateway(restart);
     changed.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
     expect(checksum(changed)).not.toBe(a);
+    expect(configData(synth(smallGateway(restart)))['agent.sh']).toContain('LIVE=0');
+  });
+
+  test('configUpdates LIVE (the default): peers, routes and allowPeers do not touch the pod template', () => {
+    // GIVEN gateways that differ in their peers, routes and allow lists (no preshared keys)
+    const variants: Array<(gw: WireguardGateway) => void> = [
+      () => {},
+      (gw) => gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' }),
+      (gw) => {
+        const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+        gw.addPeer('ci', { publicKey: PEER_KEYS[1], address: '10.98.0.3' });
+        gw.addProxiedService('web', { serviceName: 'web', port: 80, allowPeers: [laptop] });
+        gw.addManagedDbRoute('db', { host: 'db.example.com', port: 3306, cidrs: ['10.20.0.0/16'] });
+      },
+    ];
+    const synthesized = variants.map((change) => {
+      const gw = smallGateway();
+      change(gw);
+      return synth(gw);
+    });
+    // THEN their ConfigMaps differ, their Deployments do not
+    const deployments = synthesized.map((o) => JSON.stringify(findObject(o, 'Deployment')));
+    expect(new Set(synthesized.map((o) => JSON.stringify(configData(o)))).size).toBe(variants.length);
+    expect(new Set(deployments).size).toBe(1);
+    const annotations = findObject(synthesized[0], 'Deployment').spec.template.metadata.annotations;
+    expect(Object.keys(annotations)).toEqual(['wireguard-gateway.cdk8s.io/restart-checksum']);
+    expect(configData(synthesized[0])['agent.sh']).toContain('LIVE=1');
+  });
+
+  test('configUpdates LIVE: what a running pod cannot apply still rolls it', () => {
+    const template = (props: Partial<WireguardGatewayProps>, psk = false) => {
+      const chart = testChart();
+      const gw = smallGateway(props);
+      if (psk) gw.addPeer('phone', { publicKey: PEER_KEYS[1], address: '10.98.0.3', presharedKeySecret: kplus.Secret.fromSecretName(chart, 'Psk', 'p') });
+      return JSON.stringify(findObject(synth(gw), 'Deployment').spec.template);
+    };
+    const base = template({});
+    // the start scripts (resolver settings), images, resources, the listen port, a new Secret volume
+    expect(template({ dnsCacheValidity: Duration.seconds(9) })).not.toBe(base);
+    expect(template({ resolverAddresses: ['10.96.0.10'] })).not.toBe(base);
+    expect(template({ nginxImage: 'registry.example/nginx:2' })).not.toBe(base);
+    expect(template({ listenPort: 51821 })).not.toBe(base);
+    const agentResources = {
+      cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(100) },
+      memory: { request: Size.mebibytes(8), limit: Size.mebibytes(32) },
+    };
+    expect(template({ agentResources })).not.toBe(base);
+    expect(template({}, true)).not.toBe(base);
+    // and what the agent applies live does not
+    expect(template({ mtu: 1380 })).toBe(base);
+    expect(template({ maxSessionsPerWorker: 100 })).toBe(base);
+  });
+
+  test('config-id is the checksum of the files a running pod applies', () => {
+    const data = configData(synth(smallGateway()));
+    const id = createHash('sha256');
+    for (const f of ['nginx.conf', 'init.sh', 'wg0.conf', 'connection-info.json']) id.update(data[f]);
+    expect(data['config-id']).toBe(id.digest('hex') + '\n');
   });
 
   test('the order of definition does not matter: routes and peers added after use still render', () => {
@@ -304,6 +381,7 @@ describe('WireguardGateway', () => {
         const copy = JSON.parse(JSON.stringify(o));
         if (copy.kind === 'ConfigMap') delete copy.data;
         delete copy.spec?.template?.metadata?.annotations?.['wireguard-gateway.cdk8s.io/config-checksum'];
+        delete copy.spec?.template?.metadata?.annotations?.['wireguard-gateway.cdk8s.io/restart-checksum'];
         return copy;
       });
     }
@@ -395,7 +473,7 @@ describe('WireguardGateway', () => {
       const template = findObject(synth(gw), 'Deployment').spec.template;
       // THEN
       expect(template.metadata.labels).toMatchObject({ 'team': 'platform', 'app.kubernetes.io/instance': 'gw' });
-      expect(template.metadata.annotations).toMatchObject({ 'example.com/owner': 'platform team', 'wireguard-gateway.cdk8s.io/config-checksum': expect.any(String) });
+      expect(template.metadata.annotations).toMatchObject({ 'example.com/owner': 'platform team', 'wireguard-gateway.cdk8s.io/restart-checksum': expect.any(String) });
       expect(template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
       expect(template.spec.serviceAccountName).toBe('wireguard');
       expect(template.spec.automountServiceAccountToken).toBe(false);

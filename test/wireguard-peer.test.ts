@@ -1,10 +1,11 @@
 import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { WireguardPeer } from '../src';
+import { ClientAllowedIps, WireguardPeer } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, configData, findObject, nginxTest, synth, testChart, testGateway } from './util';
 
 function gatewayWithRoutes(props = {}) {
@@ -25,7 +26,7 @@ describe('WireguardPeer', () => {
     expect(gw.peers.map((p) => p.node.id)).toEqual(['laptop', 'ci-runner']);
     const data = configData(synth(gw));
     expect(data['wg0.conf']).toContain(`# Peer laptop (test/gw/laptop)\n[Peer]\nPublicKey = ${PEER_KEYS[0]}\nAllowedIPs = 10.98.0.2/32`);
-    expect(data['init.sh']).toContain('ip route replace 10.98.0.2/32 dev "$WG_IF"');
+    expect(data['init.sh']).toContain('PEERS="10.98.0.2 10.98.0.3"\n');
   });
 
   test('the peers prop is sugar for addPeer', () => {
@@ -42,21 +43,26 @@ describe('WireguardPeer', () => {
     expect(nginxTest(conf)).toContain('test is successful');
   });
 
-  test('a preshared key comes from a Secret, mounted 0400 for the init container only', () => {
+  test('a preshared key comes from a Secret, mounted 0400 for the init container and the agent, never nginx', () => {
     const chart = testChart();
     const gw = testGateway({}, chart);
     gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', presharedKeySecret: kplus.Secret.fromSecretName(chart, 'Psk', 'laptop-psk') });
     gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
     const objects = synth(gw);
     const pod = findObject(objects, 'Deployment').spec.template.spec;
-    expect(pod.volumes).toContainEqual({ name: 'psk-0', secret: { secretName: 'laptop-psk', defaultMode: 0o400, items: [{ key: 'preshared-key', path: 'psk' }] } });
-    expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: 'psk-0', mountPath: '/run/secrets/wireguard-gateway-psk/0', readOnly: true });
-    expect(JSON.stringify(pod.containers)).not.toContain('psk');
-    expect(configData(objects)['init.sh']).toContain(`wg set "$WG_IF" peer "${PEER_KEYS[0]}" preshared-key "/run/secrets/wireguard-gateway-psk/0/psk"`);
+    // Named after the peer's public key: other peers coming and going never rename it.
+    const name = `psk-${createHash('sha256').update(PEER_KEYS[0]).digest('hex').slice(0, 16)}`;
+    const mount = { name, mountPath: `/run/secrets/wireguard-gateway-psk/${name}`, readOnly: true };
+    expect(pod.volumes).toContainEqual({ name, secret: { secretName: 'laptop-psk', defaultMode: 0o400, items: [{ key: 'preshared-key', path: 'psk' }] } });
+    expect(pod.initContainers[0].volumeMounts).toContainEqual(mount);
+    expect(pod.containers[1].name).toBe('wireguard-agent');
+    expect(pod.containers[1].volumeMounts).toContainEqual(mount);
+    expect(JSON.stringify(pod.containers[0])).not.toContain('psk');
+    expect(configData(objects)['init.sh']).toContain(`wg set "$WG_IF" peer "${PEER_KEYS[0]}" preshared-key "/run/secrets/wireguard-gateway-psk/${name}/psk"`);
   });
 
   describe('client configuration', () => {
-    test('renders a wg-quick file: address, MTU, placeholder key, server key, endpoint, service addresses, keepalive', () => {
+    test('renders a wg-quick file: address, MTU, placeholder key, server key, endpoint, the service network, keepalive', () => {
       const { gw, laptop } = gatewayWithRoutes({ mtu: 1380 });
       expect(laptop.clientConfig()).toBe([
         '# wg-quick configuration for peer laptop of test/gw.',
@@ -70,18 +76,26 @@ describe('WireguardPeer', () => {
         '# The gateway test/gw',
         `PublicKey = ${TEST_SERVER_PUBLIC_KEY}`,
         'Endpoint = vpn.example.com:51820',
-        'AllowedIPs = 10.99.0.1/32, 10.99.0.2/32, 10.99.0.3/32',
+        'AllowedIPs = 10.99.0.0/20',
         'PersistentKeepalive = 25',
         '',
       ].join('\n'));
       expect(gw.clientConfig(laptop)).toBe(laptop.clientConfig());
     });
 
-    test('AllowedIPs leaves out addresses whose only routes refuse the peer', () => {
-      const { ci } = gatewayWithRoutes();
-      const conf = ci.clientConfig();
-      expect(conf).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
-      expect(conf).toContain('PersistentKeepalive = 10\n');
+    test('AllowedIPs is the service network by default: a route added later needs no new client file', () => {
+      const { gw, ci } = gatewayWithRoutes();
+      const before = ci.clientConfig();
+      gw.addProxiedService('later', { serviceName: 'later', port: 8080 });
+      expect(ci.clientConfig()).toBe(before);
+      expect(before).toContain('AllowedIPs = 10.99.0.0/20\n');
+      expect(before).toContain('PersistentKeepalive = 10\n');
+    });
+
+    test('ClientAllowedIps.ROUTE_ADDRESSES lists the routes the peer may use, and leaves out those that refuse it', () => {
+      const { ci, laptop } = gatewayWithRoutes({ clientAllowedIps: ClientAllowedIps.ROUTE_ADDRESSES });
+      expect(ci.clientConfig()).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
+      expect(laptop.clientConfig()).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32, 10.99.0.3/32\n');
     });
 
     test('with an explicit private key, the file is accepted by real wg (wg-quick strip)', () => {

@@ -14,4 +14,6 @@ export const DEV_SERVER_PRIVATE_KEY = 'sOOEVn4TBpy08BesrjOtrNjKMlL5q/VQ7TC1VJZwb
 export const DEV_PEER_PRIVATE_KEYS: Record<string, string> = {
   laptop: 'kNnsDdt2EHH/z7xOs4Vs2+xfkeO9q54vrGLkH0nyE34=',
   'ci-runner': 'sNhjI0e5FDqKYllujy9LI+lXvH2RmSrs4eCUwOFkeWk=',
+  // Added by EXAMPLE_CHANGE=add-peer.
+  'tablet': 'cFOJO+lofXmAFCbMZ2vcYeTGZx1JstOnBnKjt3OlYnI=',
 };

@@ -4,6 +4,10 @@
  * the cluster, to two peers.
  *
  *   npm run synth:example     # writes examples/postgres-redis-rds/dist/
+ *
+ * EXAMPLE_CHANGE=<change> synthesizes it with one change (see ExampleChange):
+ * the end-to-end suite applies each to the running gateway and checks that
+ * nothing else is touched.
  */
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
@@ -11,11 +15,26 @@ import { Construct } from 'constructs';
 import { DEV_SERVER_PRIVATE_KEY } from './dev-keys';
 import { DatabaseEngine, WireguardGateway, WireguardKey } from '../../src';
 
+/** One change to the example, as a team would make it to a running gateway. */
+export type ExampleChange =
+  | 'add-peer' // a new teammate's tablet
+  | 'remove-peer' // ci-runner leaves
+  | 'add-route' // a Redis replica becomes reachable
+  | 'allow-ci-on-orders-db'; // ci-runner may now use the managed database too
+
+export const EXAMPLE_CHANGES: ExampleChange[] = ['add-peer', 'remove-peer', 'add-route', 'allow-ci-on-orders-db'];
+
+export interface GatewayChartProps {
+  /** Synthesize the example with this change. @default - none */
+  readonly change?: ExampleChange;
+}
+
 export class GatewayChart extends Chart {
   public readonly gateway: WireguardGateway;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: GatewayChartProps = {}) {
     super(scope, id, { namespace: 'wireguard' });
+    const change = props.change;
 
     // An in-cluster PostgreSQL, as you would define its Service with cdk8s-plus.
     const postgres = new kplus.Service(this, 'Postgres', {
@@ -32,7 +51,12 @@ export class GatewayChart extends Chart {
       defineNamespace: true,
     });
     const laptop = this.gateway.addPeer('laptop', { publicKey: 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=', address: '10.98.0.2' });
-    this.gateway.addPeer('ci-runner', { publicKey: 'EB5xHzgfEurr+uMtmFI7B9kCSpjGcTn1oIej2pdCdx0=', address: '10.98.0.3' });
+    const ciRunner = change === 'remove-peer'
+      ? undefined
+      : this.gateway.addPeer('ci-runner', { publicKey: 'EB5xHzgfEurr+uMtmFI7B9kCSpjGcTn1oIej2pdCdx0=', address: '10.98.0.3' });
+    if (change === 'add-peer') {
+      this.gateway.addPeer('tablet', { publicKey: 'qQieeCjdPunX+qQ9MeMiZRdvQ4xkZvwnwlF/rppWy1I=', address: '10.98.0.4' });
+    }
 
     // Explicit addresses: short to type, and they survive renaming a route. Without
     // `address`, a route's address is derived from its name and never moves when
@@ -51,13 +75,30 @@ export class GatewayChart extends Chart {
       engine: DatabaseEngine.POSTGRESQL,
       cidrs: ['10.20.0.0/16'],
       // Only the laptop may reach the managed database; ci-runner is refused.
-      allowPeers: [laptop],
+      allowPeers: change === 'allow-ci-on-orders-db' && ciRunner ? [laptop, ciRunner] : [laptop],
     });
+    if (change === 'add-route') {
+      this.gateway.addProxiedService('cache-replica', {
+        serviceName: 'redis-replica',
+        serviceNamespace: 'cache',
+        port: 6379,
+        podSelector: { 'app.kubernetes.io/name': 'redis-replica' },
+      });
+    }
   }
+}
+
+/** EXAMPLE_CHANGE, checked. */
+export function exampleChange(value: string | undefined): ExampleChange | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(EXAMPLE_CHANGES as string[]).includes(value)) {
+    throw new Error(`EXAMPLE_CHANGE=${value}: use one of ${EXAMPLE_CHANGES.join(', ')}, or leave it unset`);
+  }
+  return value as ExampleChange;
 }
 
 if (require.main === module) {
   const app = new App();
-  new GatewayChart(app, 'gateway');
+  new GatewayChart(app, 'gateway', { change: exampleChange(process.env.EXAMPLE_CHANGE) });
   app.synth();
 }

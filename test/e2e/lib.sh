@@ -31,7 +31,11 @@ E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
 
 # Debian packages the harness needs, and a command (or file) proving each is there.
-E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2)
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox)
+# The images' /bin/sh is busybox ash (Alpine), with busybox's awk, sed, grep and
+# the rest: the pod's scripts run with these applets first in PATH, so that they
+# are tested against busybox, not GNU or mawk (adaptation "busybox userland").
+E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp)
 E2E_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 # --- Addresses (inside the run's own namespaces only) -------------------------
@@ -47,7 +51,7 @@ E2E_CLOUD_LINK_D=10.255.0.2
 E2E_MANAGED_DB_IP=10.20.5.10      # PostgreSQL in the cloud, inside the example's cidrs 10.20.0.0/16
 E2E_PEER_NET=10.98.0.0/24         # peers' tunnel addresses (replies to them go back to the gateway pod)
 # Client n is 172.31.n.2, the gateway's end of its link 172.31.n.1 (the "load balancer").
-declare -gA E2E_CLIENT_N=([laptop]=1 [ci-runner]=2 [stranger]=3)
+declare -gA E2E_CLIENT_N=([laptop]=1 [ci-runner]=2 [stranger]=3 [tablet]=4)
 
 # --- Logging and small helpers -------------------------------------------------
 
@@ -97,10 +101,11 @@ e2e_setup_run() {
   NS_GW="e2e-$E2E_ID-gw"
   NS_CLUSTER="e2e-$E2E_ID-cluster"
   NS_CLOUD="e2e-$E2E_ID-cloud"
-  declare -gA NS_CLIENT=([laptop]="e2e-$E2E_ID-laptop" [ci-runner]="e2e-$E2E_ID-ci" [stranger]="e2e-$E2E_ID-stranger")
+  declare -gA NS_CLIENT=([laptop]="e2e-$E2E_ID-laptop" [ci-runner]="e2e-$E2E_ID-ci" [stranger]="e2e-$E2E_ID-stranger" [tablet]="e2e-$E2E_ID-tablet")
   # wireguard-go's control sockets are global (/var/run/wireguard/<if>.sock): unique names.
   WG_GW_IF="wg${E2E_ID}g"
-  declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s")
+  declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s" [tablet]="wg${E2E_ID}t")
+  E2E_BUSYBOX="$E2E_RUN/busybox"
   trap e2e_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -184,7 +189,7 @@ e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tai
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
   local c
-  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node; do
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox; do
     command -v "$c" >/dev/null 2>&1 || echo "command $c"
   done
   [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"
@@ -231,15 +236,19 @@ e2e_prerequisites() {
 # synth:example` writes, here into $E2E_RUN/synth), and renders each peer's
 # client config with the library's clientConfig() and the dev private keys.
 e2e_synth() {
-  local synth_pid cc_pid rc=0
+  local synth_pid cc_pid variants_pid rc=0
   (cd "$E2E_EXAMPLE_DIR" && exec "$E2E_ROOT/node_modules/.bin/cdk8s" synth --output "$E2E_RUN/synth") \
     >"$E2E_STATE/synth.log" 2>&1 &
   synth_pid=$!
   (cd "$E2E_ROOT" && exec node_modules/.bin/ts-node -T -P test/tsconfig.json test/e2e/client-configs.ts "$E2E_RUN/clients/rendered") \
     >"$E2E_STATE/client-configs.log" 2>&1 &
   cc_pid=$!
+  (cd "$E2E_ROOT" && exec node_modules/.bin/ts-node -T -P test/tsconfig.json test/e2e/variants.ts "$E2E_RUN/variants") \
+    >"$E2E_STATE/variants.log" 2>&1 &
+  variants_pid=$!
   wait "$synth_pid" || { echo "cdk8s synth of $E2E_EXAMPLE_DIR failed:" >&2; cat "$E2E_STATE/synth.log" >&2; rc=1; }
   wait "$cc_pid" || { echo "client-configs.ts failed:" >&2; cat "$E2E_STATE/client-configs.log" >&2; rc=1; }
+  wait "$variants_pid" || { echo "variants.ts failed:" >&2; cat "$E2E_STATE/variants.log" >&2; rc=1; }
   [ "$rc" = 0 ] || return 1
   E2E_MANIFEST=$(ls "$E2E_RUN"/synth/*.k8s.yaml 2>/dev/null | head -n1)
   [ -n "$E2E_MANIFEST" ] || { echo "cdk8s synth wrote no *.k8s.yaml into $E2E_RUN/synth" >&2; return 1; }
@@ -257,34 +266,79 @@ e2e_extract() {
 # Everything else runs exactly as synthesized. Each one is logged.
 E2E_ADAPTATIONS=()
 e2e_adaptation() { E2E_ADAPTATIONS+=("$1"); echo "adaptation: $1" >>"$E2E_STATE/adaptations.log"; }
-e2e_adapt() {
-  local init="$POD_CONFIG_DIR/init.sh" conf="$POD_CONFIG_DIR/nginx.conf" d
-  e2e_adaptation "mount paths: the pod's volume mounts are directories of the run (${POD_MOUNTS[*]})"
 
-  # The init script names its interface wg0; wireguard-go's sockets are global.
-  [ "$(grep -c '^WG_IF="wg0"$' "$init")" = 1 ] \
-    || { echo "adaptation 'interface name' no longer applies: init.sh has no single line WG_IF=\"wg0\"" >&2; return 1; }
-  sed -i "s/^WG_IF=\"wg0\"\$/WG_IF=\"$WG_GW_IF\"/" "$init"
-  e2e_adaptation "interface name: init.sh's WG_IF=\"wg0\" -> WG_IF=\"$WG_GW_IF\" (wireguard-go sockets are global)"
-  e2e_adaptation "wireguard-go shim: 'ip link add dev <if> type wireguard' in init.sh starts wireguard-go (test/e2e/shim/ip); no kernel module here"
-
+# e2e_adapt_generation DIR: the adaptations of one generation of the ConfigMap's
+# files (the first one, and each one an update stages).
+e2e_adapt_generation() {
+  local dir=$1 f
+  # The scripts name the interface wg0; wireguard-go's sockets are global.
+  [ "$(grep -c '^WG_IF="wg0"$' "$dir/init.sh")" = 1 ] \
+    || { echo "adaptation 'interface name' no longer applies: $dir/init.sh has no single line WG_IF=\"wg0\"" >&2; return 1; }
+  for f in "$dir"/*.sh; do sed -i "s/^WG_IF=\"wg0\"\$/WG_IF=\"$WG_GW_IF\"/" "$f"; done
   # Debian builds the stream module as a dynamic module; the nginx images build it in.
-  grep -q '^load_module ' "$conf" || sed -i "1i load_module $E2E_STREAM_MODULE;" "$conf"
+  grep -q '^load_module ' "$dir/nginx.conf" || sed -i "1i load_module $E2E_STREAM_MODULE;" "$dir/nginx.conf"
+}
+
+e2e_adapt() {
+  local d
+  e2e_adaptation "mount paths: the pod's volume mounts are directories of the run (${POD_MOUNTS[*]})"
+  e2e_adaptation "ConfigMap volume: the kubelet's AtomicWriter layout (..data -> ..<timestamp>/, a symlink per key); an update writes a new directory and swaps ..data"
+  e2e_adapt_generation "$(readlink -f "$POD_CONFIG_DIR/..data")" || return 1
+  e2e_adaptation "interface name: the scripts' WG_IF=\"wg0\" -> WG_IF=\"$WG_GW_IF\" (wireguard-go sockets are global)"
+  e2e_adaptation "wireguard-go shim: 'ip link add dev <if> type wireguard' in init.sh starts wireguard-go (test/e2e/shim/ip); no kernel module here"
   e2e_adaptation "load_module $E2E_STREAM_MODULE; prepended to nginx.conf (Debian's stream module is dynamic)"
 
-  # Kubernetes creates emptyDirs world-writable; the nginx container writes there.
+  # The images' userland: busybox sh and applets (Alpine), first in the containers' PATH.
+  mkdir -p "$E2E_BUSYBOX"
+  for d in "${E2E_BUSYBOX_APPLETS[@]}"; do ln -sf "$(command -v busybox)" "$E2E_BUSYBOX/$d"; done
+  for d in POD_INIT_CMD POD_NGINX_CMD POD_AGENT_CMD; do
+    local -n cmd=$d
+    [ "${cmd[0]}" = /bin/sh ] || { echo "adaptation 'busybox userland' no longer applies: $d starts with ${cmd[0]}, not /bin/sh" >&2; return 1; }
+    cmd[0]="$E2E_BUSYBOX/sh"
+    unset -n cmd
+  done
+  e2e_adaptation "busybox userland: the containers' /bin/sh is busybox ash, with busybox's ${E2E_BUSYBOX_APPLETS[*]} first in PATH (as in the Alpine images)"
+
+  # Kubernetes creates emptyDirs world-writable; the containers write there.
   for d in "${POD_EMPTYDIRS[@]}"; do chmod 0777 "$d"; chgrp "$POD_FS_GROUP" "$d"; done
 
   # The client configs name the endpoint the library was given (a DNS name of
   # the load balancer); here the gateway's end of each client's link stands in.
   local peer
-  for peer in "${PEER_NAMES[@]}"; do
+  for peer in "${PEER_NAMES[@]}" tablet; do
     [ -n "${E2E_CLIENT_N[$peer]:-}" ] || { echo "the example has a peer $peer the harness has no link for" >&2; return 1; }
     grep -q "^Endpoint = $GW_ENDPOINT:$GW_LISTEN_PORT\$" "$E2E_RUN/clients/rendered/$peer.conf" \
       || { echo "adaptation 'endpoint' no longer applies: $peer.conf has no 'Endpoint = $GW_ENDPOINT:$GW_LISTEN_PORT'" >&2; return 1; }
   done
   e2e_adaptation "endpoint: the client configs' Endpoint $GW_ENDPOINT:$GW_LISTEN_PORT -> the gateway's address on each client's link (172.31.N.1:$GW_LISTEN_PORT)"
   e2e_adaptation "resolv.conf: the pod's /etc/resolv.conf names the cluster DNS $E2E_DNS_IP (/etc/netns/$NS_GW/resolv.conf, bound by ip netns exec)"
+}
+
+# --- Configuration updates (what the kubelet does to a ConfigMap volume) -------------
+
+# e2e_config_stage MANIFEST: writes the manifest's ConfigMap files into a new
+# generation directory of the pod's ConfigMap volume, adapted; prints its path.
+e2e_config_stage() {
+  local gen
+  gen=$(node "$E2E_DIR/tools/extract.js" --stage "$1" "$E2E_RUN/pod") || return 1
+  e2e_adapt_generation "$gen" >&2 || return 1
+  echo "$gen"
+}
+
+# e2e_config_swap GEN_DIR: the kubelet's AtomicWriter swap: a symlink ..data_tmp
+# to the new directory renamed over ..data (atomic), links for new keys,
+# dangling links removed, then the old directory deleted.
+e2e_config_swap() {
+  local dir=$POD_CONFIG_DIR new old f k
+  new=$(basename "$1")
+  old=$(readlink "$dir/..data") || return 1
+  ln -s "$new" "$dir/..data_tmp" && mv -T "$dir/..data_tmp" "$dir/..data" || return 1
+  for f in "$1"/*; do
+    k=$(basename "$f")
+    [ -L "$dir/$k" ] || ln -s "..data/$k" "$dir/$k"
+  done
+  for f in "$dir"/*; do [ -e "$f" ] || rm -f "$f"; done
+  rm -rf "${dir:?}/$old"
 }
 
 # --- Topology ------------------------------------------------------------------------
@@ -310,7 +364,7 @@ e2e_topology_up() {
   local peer n
   # The gateway pod inherits forwarding from a node that forwards; init.sh must switch it off.
   e2e_ns_add "$NS_GW" 1 && e2e_ns_add "$NS_CLUSTER" 1 && e2e_ns_add "$NS_CLOUD" 0 || return 1
-  for peer in laptop ci-runner stranger; do
+  for peer in laptop ci-runner stranger tablet; do
     n=${E2E_CLIENT_N[$peer]}
     e2e_ns_add "${NS_CLIENT[$peer]}" 0 || return 1
     e2e_link "${NS_CLIENT[$peer]}" uplink "172.31.$n.2/24" "$NS_GW" "client$n" "172.31.$n.1/24" || return 1
@@ -428,20 +482,20 @@ e2e_backends_up() {
 e2e_gateway_init() {
   local out="$E2E_STATE/init.log"
   echo "--- init $(date +%T.%N)" >>"$out"
-  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
+  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
     "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
   [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register wg-gateway "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
 }
 
-# e2e_nginx_start: the nginx container's command, as the container's user and
-# group (no new privileges, no capabilities), in the pod's namespace. Waits
-# until nginx listens on every route.
+# e2e_nginx_start: the nginx container's command (start-nginx.sh, which stays as
+# nginx's parent), as the container's user and group (no new privileges, no
+# capabilities), in the pod's namespace. Waits until nginx listens on every route.
 e2e_nginx_start() {
   local r
   touch "$E2E_STATE/nginx.stdout.log"
   chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx.stdout.log"
-  ip netns exec "$NS_GW" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
+  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
     --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx.stdout.log" 2>>"$E2E_STATE/nginx.log" </dev/null &
   e2e_register nginx $!
   disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
@@ -451,17 +505,38 @@ e2e_nginx_start() {
   done
 }
 
-# e2e_nginx_kill: a crash of the nginx container: SIGKILL to the master and its workers.
+# e2e_descendants PID: PID and every process below it.
+e2e_descendants() {
+  local p c
+  for p in "$@"; do
+    echo "$p"
+    for c in $(cat "/proc/$p/task/"*/children 2>/dev/null); do e2e_descendants "$c"; done
+  done
+}
+
+# e2e_nginx_kill: a crash of the nginx container: SIGKILL to start-nginx.sh,
+# nginx's master and its workers.
 e2e_nginx_kill() {
-  local master children p
-  master=$(e2e_pid nginx) || return 1
-  children=$(cat "/proc/$master/task/$master/children" 2>/dev/null)
-  kill -KILL "$master" $children 2>/dev/null
-  for p in $master $children; do e2e_wait_until 5 "nginx process $p to exit" e2e_gone "$p" || return 1; done
+  local top all p
+  top=$(e2e_pid nginx) || return 1
+  all=$(e2e_descendants "$top")
+  # shellcheck disable=SC2086
+  kill -KILL $all 2>/dev/null
+  for p in $all; do e2e_wait_until 5 "nginx process $p to exit" e2e_gone "$p" || return 1; done
   rm -f "$E2E_STATE/pids/nginx"
 }
 
-e2e_gateway_up() { e2e_gateway_init && e2e_nginx_start; }
+# e2e_agent_start: the agent container's command, as root with NET_ADMIN only
+# (bounding and inheritable sets; no new privileges), in the pod's namespace.
+e2e_agent_start() {
+  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" \
+    setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs \
+    "${POD_AGENT_CMD[@]}" >>"$E2E_STATE/agent.log" 2>&1 </dev/null &
+  e2e_register agent $!
+  e2e_wait_until 5 "the agent to start watching" grep -q 'agent: watching' "$E2E_STATE/agent.log"
+}
+
+e2e_gateway_up() { e2e_gateway_init && e2e_nginx_start && e2e_agent_start; }
 
 # e2e_wg_state NS IF: the interface's identity and configuration without the
 # moving parts (handshake times, byte counters, endpoints learnt).

@@ -234,18 +234,31 @@ async function untilOk(a, opt) {
   verdict(result.at <= maxMs, text);
 }
 
-/** One new connection after another until one fails (proves an outage is real). */
+/**
+ * One new connection after another until one fails (proves an outage is real).
+ * With --since and --max-ms, the first failing connection must have started
+ * within --max-ms of --since; with --error REGEX, its error must match.
+ */
 async function untilFail(a, opt) {
   const started = Date.now();
+  const since = num(opt, 'since', started);
+  const maxMs = opt['max-ms'] === undefined ? undefined : num(opt, 'max-ms');
   const deadline = started + num(opt, 'deadline-ms');
   const attemptTimeout = num(opt, 'attempt-timeout', 4000);
   const proto = opt.proto || 'banner';
+  const want = opt.error ? new RegExp(opt.error) : undefined;
   let tries = 0;
   while (Date.now() < deadline) {
     tries++;
+    const t = Date.now();
     const r = await attempt(a, proto, attemptTimeout);
     if (r.session) r.session.destroy();
-    if (!r.ok) verdict(true, `attempt ${tries} failed as expected after ${Date.now() - started} ms: ${r.error}`);
+    if (!r.ok) {
+      const at = t - since;
+      const text = `attempt ${tries} to ${a.text} failed as expected, started ${at} ms after the mark${maxMs === undefined ? '' : ` (limit ${maxMs} ms)`}: ${r.error}`;
+      if (want && !want.test(r.error)) verdict(false, `${text}; expected an error matching /${opt.error}/`);
+      verdict(maxMs === undefined || at <= maxMs, text);
+    }
     await sleep(num(opt, 'interval', 200));
   }
   verdict(false, `every one of ${tries} new connections to ${a.text} still answered after ${Date.now() - started} ms`);

@@ -3,11 +3,14 @@
  * extract: turns the synthesized manifest into the files and commands of the
  * gateway pod, for the end-to-end suite.
  *
- *   node extract.js <gateway.k8s.yaml> <pod-dir>
+ *   node extract.js <gateway.k8s.yaml> <pod-dir>           the pod, as the kubelet would set it up
+ *   node extract.js --stage <gateway.k8s.yaml> <pod-dir>   a new generation of the pod's ConfigMap
  *
  * It finds the gateway's Deployment, and for each volume the pod mounts writes
  * what Kubernetes would put there:
- *   configMap -> <pod-dir>/vol/<volume>/<key>       (every key of the ConfigMap, or its items)
+ *   configMap -> <pod-dir>/vol/<volume>/ in the kubelet's AtomicWriter layout: the
+ *                files in a directory ..<timestamp>, a symlink ..data to it, and one
+ *                symlink per key (<key> -> ..data/<key>)
  *   secret    -> <pod-dir>/vol/<volume>/<item path> (stringData or data, with defaultMode)
  *   emptyDir  -> <pod-dir>/vol/<volume>/            (empty)
  * Adaptation "mount paths": a mountPath becomes a directory of the run, so
@@ -17,6 +20,11 @@
  * It writes <pod-dir>/pod.env (bash) with the container commands, the nginx
  * container's user and group, the emptyDir directories, and the routes and
  * peers from connection-info.json.
+ *
+ * --stage writes the manifest's ConfigMap files into a new ..<timestamp>
+ * directory next to the live one, without touching ..data, and prints that
+ * directory; the harness adapts the files and then swaps ..data (see
+ * e2e_config_swap in lib.sh), as the kubelet does.
  */
 'use strict';
 const fs = require('fs');
@@ -28,8 +36,10 @@ function fail(msg) {
   process.exit(1);
 }
 
-const [manifest, podDir] = process.argv.slice(2);
-if (!manifest || !podDir) fail('usage: extract.js <gateway.k8s.yaml> <pod-dir>');
+const args = process.argv.slice(2);
+const stage = args[0] === '--stage';
+const [manifest, podDir] = stage ? args.slice(1) : args;
+if (!manifest || !podDir) fail('usage: extract.js [--stage] <gateway.k8s.yaml> <pod-dir>');
 
 const docs = YAML.parseAllDocuments(fs.readFileSync(manifest, 'utf8')).map((d) => d.toJS()).filter(Boolean);
 const deployments = docs.filter((o) => o.kind === 'Deployment' && o.metadata?.labels?.['app.kubernetes.io/name'] === 'wireguard-gateway');
@@ -45,20 +55,64 @@ function find(kind, name) {
 }
 
 const volDir = (name) => path.join(podDir, 'vol', name);
+const allContainers = [...(pod.initContainers ?? []), ...pod.containers];
 
-/** volume name -> { dir, kind } */
+// Adaptation "mount paths": every mountPath of every container -> its directory.
+// A path is replaced only as a whole path (followed by "/", a quote, a space or
+// the end), so "/run/secrets/x" never rewrites part of "/run/secrets/x-psk".
+const mounts = [];
+for (const c of allContainers) {
+  for (const m of c.volumeMounts ?? []) {
+    if (!(pod.volumes ?? []).some((v) => v.name === m.name)) fail(`container ${c.name} mounts unknown volume ${m.name}`);
+    const known = mounts.find((x) => x.mountPath === m.mountPath);
+    if (known && known.volume !== m.name) fail(`${m.mountPath} is mounted from two volumes (${known.volume}, ${m.name})`);
+    if (!known) mounts.push({ mountPath: m.mountPath, volume: m.name, dir: path.resolve(volDir(m.name)) });
+  }
+}
+mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const rewrite = (text) => mounts.reduce(
+  (t, m) => t.replace(new RegExp(`${escape(m.mountPath)}(?=[/"'\\s;:})]|$)`, 'gm'), m.dir), text);
+
+/** The kubelet's timestamped directory name: ..2006_01_02_15_04_05.<random>. */
+function generationName() {
+  const d = new Date();
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  return `..${stamp}.${String(process.hrtime.bigint() % 10000000000n).padStart(10, '0')}`;
+}
+
+/** Writes a ConfigMap volume's files into a new generation directory; returns it. */
+function writeGeneration(v, dir) {
+  const cm = find('ConfigMap', v.configMap.name);
+  const items = v.configMap.items ?? Object.keys(cm.data ?? {}).map((key) => ({ key, path: key }));
+  const gen = path.join(dir, generationName());
+  fs.mkdirSync(gen, { recursive: true, mode: 0o755 });
+  for (const it of items) {
+    if (cm.data?.[it.key] === undefined) fail(`ConfigMap ${cm.metadata.name} has no key ${it.key}`);
+    fs.writeFileSync(path.join(gen, it.path), rewrite(cm.data[it.key]), { mode: it.mode ?? v.configMap.defaultMode ?? 0o644 });
+  }
+  return { gen, files: items.map((i) => i.path) };
+}
+
+const configVolumes = (pod.volumes ?? []).filter((v) => v.configMap);
+if (stage) {
+  if (configVolumes.length !== 1) fail(`--stage handles one ConfigMap volume, the pod has ${configVolumes.length}`);
+  const { gen } = writeGeneration(configVolumes[0], volDir(configVolumes[0].name));
+  process.stdout.write(`${gen}\n`);
+  process.exit(0);
+}
+
+/** volume name -> { dir, kind, files } */
 const volumes = {};
 for (const v of pod.volumes ?? []) {
   const dir = volDir(v.name);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (v.configMap) {
-    const cm = find('ConfigMap', v.configMap.name);
-    const items = v.configMap.items ?? Object.keys(cm.data ?? {}).map((key) => ({ key, path: key }));
-    for (const it of items) {
-      if (cm.data?.[it.key] === undefined) fail(`ConfigMap ${cm.metadata.name} has no key ${it.key}`);
-      fs.writeFileSync(path.join(dir, it.path), cm.data[it.key], { mode: it.mode ?? v.configMap.defaultMode ?? 0o644 });
-    }
-    volumes[v.name] = { dir, kind: 'configMap', files: items.map((i) => i.path) };
+    const { gen, files } = writeGeneration(v, dir);
+    fs.symlinkSync(path.basename(gen), path.join(dir, '..data'));
+    for (const f of files) fs.symlinkSync(path.join('..data', f), path.join(dir, f));
+    volumes[v.name] = { dir, kind: 'configMap', files };
   } else if (v.secret) {
     const s = find('Secret', v.secret.secretName);
     const value = (key) => s.stringData?.[key] ?? (s.data?.[key] !== undefined ? Buffer.from(s.data[key], 'base64').toString('utf8') : undefined);
@@ -76,35 +130,17 @@ for (const v of pod.volumes ?? []) {
   }
 }
 
-// Adaptation "mount paths": every mountPath of either container -> its directory.
-const mounts = [];
-for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-  for (const m of c.volumeMounts ?? []) {
-    if (!volumes[m.name]) fail(`container ${c.name} mounts unknown volume ${m.name}`);
-    const known = mounts.find((x) => x.mountPath === m.mountPath);
-    if (known && known.volume !== m.name) fail(`${m.mountPath} is mounted from two volumes (${known.volume}, ${m.name})`);
-    if (!known) mounts.push({ mountPath: m.mountPath, volume: m.name, dir: volumes[m.name].dir });
-  }
-}
-mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
-const rewrite = (text) => mounts.reduce((t, m) => t.split(m.mountPath).join(m.dir), text);
-for (const v of Object.values(volumes)) {
-  if (v.kind !== 'configMap') continue;
-  for (const f of v.files) {
-    const p = path.join(v.dir, f);
-    fs.writeFileSync(p, rewrite(fs.readFileSync(p, 'utf8')));
-  }
-}
-
 // --- pod.env -----------------------------------------------------------------
 const q = (s) => `'${String(s).split('\'').join('\'\\\'\'')}'`;
 const arr = (name, xs) => `${name}=(${xs.map(q).join(' ')})`;
 const assoc = (name, obj) => `declare -gA ${name}=(${Object.entries(obj).map(([k, v]) => `[${q(k)}]=${q(v)}`).join(' ')})`;
 
 if ((pod.initContainers ?? []).length !== 1) fail(`expected one init container, found ${(pod.initContainers ?? []).length}`);
-if (pod.containers.length !== 1) fail(`expected one container, found ${pod.containers.length}`);
+const container = (name) => pod.containers.find((c) => c.name === name) ?? fail(`the pod has no container ${name}`);
+if (pod.containers.length !== 2) fail(`expected two containers (nginx, wireguard-agent), found ${pod.containers.map((c) => c.name).join(', ')}`);
 const init = pod.initContainers[0];
-const main = pod.containers[0];
+const main = container('nginx');
+const agent = container('wireguard-agent');
 const command = (c) => {
   const cmd = [...(c.command ?? []), ...(c.args ?? [])];
   if (cmd.length === 0) fail(`container ${c.name} has no command: the suite runs the command the pod runs`);
@@ -113,25 +149,39 @@ const command = (c) => {
 const user = (c) => c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
 const group = (c) => c.securityContext?.runAsGroup ?? pod.securityContext?.runAsGroup ?? user(c);
 if (user(main) === undefined || user(main) === 0) fail(`the nginx container must run as a non-root user, runAsUser is ${user(main)}`);
+const caps = (c) => c.securityContext?.capabilities ?? {};
+if (user(agent) !== 0 || c0(caps(agent).drop) !== 'ALL' || JSON.stringify(caps(agent).add) !== '["NET_ADMIN"]' || agent.securityContext?.privileged) {
+  fail(`the agent must be root with NET_ADMIN only, got ${JSON.stringify(agent.securityContext)}`);
+}
+function c0(xs) { return (xs ?? []).join(','); }
 
 const configVolume = Object.entries(volumes).find(([, v]) => v.kind === 'configMap' && v.files.includes('connection-info.json'));
 if (!configVolume) fail('no mounted ConfigMap holds connection-info.json');
 const info = JSON.parse(fs.readFileSync(path.join(configVolume[1].dir, 'connection-info.json'), 'utf8'));
+const emptyDir = (mountPath) => {
+  const m = mounts.find((x) => x.mountPath === mountPath);
+  return m && volumes[m.volume].kind === 'emptyDir' ? m.dir : fail(`nothing emptyDir is mounted at ${mountPath}`);
+};
 
 const lines = [
   '# Written by test/e2e/tools/extract.js from the synthesized manifest. Do not edit.',
   arr('POD_INIT_CMD', command(init)),
   arr('POD_NGINX_CMD', command(main)),
+  arr('POD_AGENT_CMD', command(agent)),
   `POD_INIT_UID=${q(user(init) ?? 0)}`,
   `POD_NGINX_UID=${q(user(main))}`,
   `POD_NGINX_GID=${q(group(main))}`,
   `POD_FS_GROUP=${q(pod.securityContext?.fsGroup ?? group(main))}`,
   `POD_CONFIG_DIR=${q(configVolume[1].dir)}`,
   arr('POD_EMPTYDIRS', Object.values(volumes).filter((v) => v.kind === 'emptyDir').map((v) => v.dir)),
+  `POD_NGINX_RUN_DIR=${q(emptyDir('/tmp/nginx'))}`,
+  `POD_STATE_DIR=${q(emptyDir('/run/wireguard-gateway'))}`,
+  `POD_AGENT_DIR=${q(emptyDir('/run/wireguard-agent'))}`,
   arr('POD_MOUNTS', mounts.map((m) => `${m.mountPath} -> ${m.dir}`)),
   `GW_PUBLIC_KEY=${q(info.publicKey)}`,
   `GW_LISTEN_PORT=${q(info.listenPort)}`,
   `GW_ENDPOINT=${q(info.endpoint)}`,
+  `GW_SERVICE_NETWORK=${q(info.serviceNetwork)}`,
   arr('ROUTE_NAMES', info.routes.map((r) => r.name)),
   assoc('ROUTE_ADDR', Object.fromEntries(info.routes.map((r) => [r.name, r.address]))),
   assoc('ROUTE_PORT', Object.fromEntries(info.routes.map((r) => [r.name, r.port]))),
@@ -147,4 +197,5 @@ const lines = [
 ];
 fs.writeFileSync(path.join(podDir, 'pod.env'), lines.join('\n') + '\n');
 process.stdout.write(`extract: ${docs.length} objects; pod ${ns}/${dep.metadata.name}: init ${JSON.stringify(init.command)}, `
-  + `nginx ${JSON.stringify(main.command)} as ${user(main)}:${group(main)}; ${info.routes.length} routes, ${info.peers.length} peers\n`);
+  + `nginx ${JSON.stringify(main.command)} as ${user(main)}:${group(main)}, agent ${JSON.stringify(agent.command)}; `
+  + `${info.routes.length} routes, ${info.peers.length} peers\n`);

@@ -1,6 +1,6 @@
 /**
- * Checks of numeric props: durations in whole seconds and integers in a range.
- * Shared by the constructs; every message has the library's shape.
+ * Checks of plain props: durations in whole seconds, integers in a range,
+ * enum values. Shared by the constructs; every message has the library's shape.
  */
 import { Duration } from 'cdk8s';
 import { invalid } from './_errors';
@@ -25,4 +25,17 @@ export function integerIn(path: string, prop: string, value: number | undefined,
     throw invalid(path, prop, value, `must be an integer from ${min} to ${max}`, fix);
   }
   return v;
+}
+
+/**
+ * An enum prop: one of the enum's values, or `dflt` when undefined. TypeScript
+ * checks this already; other jsii languages and plain JavaScript do not.
+ */
+export function oneOf<T extends string>(path: string, prop: string, value: T | undefined, values: Record<string, T>, enumName: string, dflt: T): T {
+  if (value === undefined) return dflt;
+  if (!Object.values(values).includes(value)) {
+    throw invalid(path, prop, value, `must be one of ${Object.values(values).map((v) => JSON.stringify(v)).join(', ')}`,
+      `use ${enumName}.${Object.keys(values).join(` or ${enumName}.`)}`);
+  }
+  return value;
 }

@@ -1,0 +1,30 @@
+/** How a change to peers and routes reaches a running gateway. */
+export enum ConfigUpdates {
+  /**
+   * The gateway's agent applies the change in the running pod: peers are
+   * synced on the live interface and nginx reloads gracefully, so no tunnel
+   * and no session that the change does not touch is dropped. The pod
+   * template does not change, so the pod is not replaced.
+   */
+  LIVE = 'live',
+  /**
+   * A checksum of the whole configuration is on the pod template, so every
+   * change replaces the pod: every tunnel and session drops.
+   */
+  RESTART = 'restart',
+}
+
+/** What a peer's client configuration routes into the tunnel (its `AllowedIPs`). */
+export enum ClientAllowedIps {
+  /**
+   * The whole service network. Routes added later need no new client file;
+   * the gateway still enforces per-route access (nginx allow lists, no
+   * forwarding), so nothing is reachable that was not before.
+   */
+  SERVICE_NETWORK = 'service-network',
+  /**
+   * Only the /32 of each route the peer may use. Every route added later
+   * means handing out new client files.
+   */
+  ROUTE_ADDRESSES = 'route-addresses',
+}
