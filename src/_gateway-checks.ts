@@ -5,7 +5,7 @@
  */
 import { invalidMessage } from './_errors';
 import { GatewaySettings, GatewayContents } from './_gateway-spec';
-import { Ipv4Network, ipv4ToInt, networkContains } from './_net';
+import { Ipv4Network, ipv4ToInt, isIpv4, networkContains, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardPeer } from './wireguard-peer';
 
@@ -34,10 +34,9 @@ export interface CheckInputs {
   readonly contents: GatewayContents;
   /** The gateway's own public key. */
   readonly publicKey: string;
-  /** The IPv4 networks the pod talks to (DNS, resolvers, route CIDRs). */
+  /** The IPv4 networks the NetworkPolicy lets the pod reach (dnsCidrs, route CIDRs). */
   readonly knownNetworks: () => KnownNetwork[];
-  /** This gateway, and every gateway of the app (this one included). */
-  readonly identity: () => GatewayIdentity;
+  /** Every gateway of the app, this one included. */
   readonly appGateways: () => GatewayIdentity[];
   /** The size of the ConfigMap's data, in bytes. */
   readonly configMapBytes: () => number;
@@ -50,9 +49,11 @@ export function checkGateway(inputs: CheckInputs): string[] {
     return [`${path}: the gateway exposes nothing. Fix: add a route with addProxiedService or addManagedDbRoute (or new ProxiedService / new ManagedDbRoute)`];
   }
   const collisions = inputs.contents.addressCollisions();
-  const networks = sortNetworks(inputs.knownNetworks());
+  const resolvers = inputs.settings.resolver.addresses.filter(isIpv4)
+    .map((a) => ({ network: parseIpv4Cidr('', '', `${a}/32`), source: 'one of the gateway\'s resolverAddresses', resolver: true }));
+  const networks = sortNetworks([...resolvers, ...inputs.knownNetworks()]);
   const errors = [
-    ...checkNames(inputs.identity(), inputs.appGateways()),
+    ...checkNames(gatewayIdentity(inputs.settings, inputs.contents), inputs.appGateways()),
     ...collisions,
     ...checkRoutes(inputs, collisions.length === 0),
     ...checkServiceNetwork(inputs.settings, networks),
@@ -67,6 +68,12 @@ export function checkGateway(inputs: CheckInputs): string[] {
     }
   }
   return errors;
+}
+
+/** What a gateway names in the app: its own objects, and the policies its routes define elsewhere. */
+export function gatewayIdentity(settings: GatewaySettings, contents: GatewayContents): GatewayIdentity {
+  const policies = contents.routes.flatMap((r) => (r._targetPolicy === undefined ? [] : [{ path: r.node.path, ...r._targetPolicy }]));
+  return { path: settings.path, namespace: settings.namespace, name: settings.name, policies };
 }
 
 /**

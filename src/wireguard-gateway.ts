@@ -7,13 +7,13 @@ import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
 import { buildService } from './_build-service';
 import { invalid } from './_errors';
-import { GatewayIdentity, KnownNetwork, checkGateway } from './_gateway-checks';
-import { GatewayContents, gatewaySettings } from './_gateway-spec';
+import { GatewayIdentity, checkGateway, gatewayIdentity } from './_gateway-checks';
+import { GatewayContents, GatewaySettings, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { START_FILES } from './_model';
 import { objectLabels, selectorLabels } from './_names';
-import { Ipv4Network, isIpv4, networkContains, parseIpv4Cidr } from './_net';
+import { Ipv4Network, networkContains } from './_net';
 import { renderClientConfig } from './_render-client';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
@@ -29,10 +29,8 @@ export interface WireguardGatewayProps {
   readonly privateKey: WireguardKey;
 
   /**
-   * The gateway's name: the name of every object it defines (Deployment,
-   * Service, ConfigMap, NetworkPolicy, Secret) and its
-   * `app.kubernetes.io/instance` label. A DNS-1035 label. It does not depend on
-   * where the gateway sits in the construct tree, so moving it renames nothing.
+   * The name of every object the gateway defines and its `app.kubernetes.io/instance`
+   * label: a DNS-1035 label. Moving the gateway in the construct tree renames nothing.
    *
    * @default - the construct id in lower case, if that is a DNS-1035 label (otherwise pass name)
    */
@@ -56,13 +54,9 @@ export interface WireguardGatewayProps {
   readonly defineNamespace?: boolean;
 
   /**
-   * The network the service addresses come from: peers reach each route at
-   * one address of it, and clients route it into the tunnel. It may not
-   * overlap any network the gateway talks to (routes' `cidrs` and
-   * `egressCidrs`, `dnsCidrs`, `resolverAddresses`: checked at synth), nor,
-   * unchecked, the cluster's pod and Service networks or the peers' own
-   * networks. A /16 to /32; a larger one makes collisions of the addresses
-   * derived from route names rarer.
+   * The network of the routes' addresses (/16 to /32; the larger, the rarer two route names
+   * collide). It may not overlap the routes' `cidrs` and `egressCidrs`, `dnsCidrs` or
+   * `resolverAddresses` (checked at synth), nor, unchecked, the cluster's networks or the peers'.
    *
    * @default "10.99.0.0/20"
    */
@@ -112,17 +106,15 @@ export interface WireguardGatewayProps {
   readonly nodePort?: number;
 
   /**
-   * The cluster's node port range (the API server's
-   * `--service-node-port-range`), to check `nodePort` against.
+   * The cluster's node port range (the API server's `--service-node-port-range`), for `nodePort`.
    *
    * @default "30000-32767"
    */
   readonly serviceNodePortRange?: string;
 
   /**
-   * The Service's `loadBalancerClass`: which load balancer controller
-   * implements it, e.g. "service.k8s.aws/nlb" for the AWS Load Balancer
-   * Controller (a UDP-capable NLB). See the README for each cloud.
+   * The Service's `loadBalancerClass`, e.g. "service.k8s.aws/nlb" (the AWS Load Balancer
+   * Controller's NLB, which carries UDP). See the README for each cloud.
    *
    * @default - the cluster's default load balancer implementation
    */
@@ -150,34 +142,28 @@ export interface WireguardGatewayProps {
   readonly serviceAnnotations?: { [key: string]: string };
 
   /**
-   * More labels for the WireGuard Service. They may not replace one the
-   * gateway sets (`app.kubernetes.io/*`).
+   * More labels for the WireGuard Service, none that the gateway sets itself.
    *
    * @default - only the gateway's labels
    */
   readonly serviceLabels?: { [key: string]: string };
 
   /**
-   * Labels and annotations for the gateway's pod template (nothing else of
-   * the metadata applies). They may not replace a label or annotation the
-   * gateway sets itself.
+   * Labels and annotations for the pod template (nothing else applies), none that the gateway sets itself.
    *
    * @default - only the gateway's labels and its configuration checksum
    */
   readonly podMetadata?: ApiObjectMetadata;
 
   /**
-   * A Secret of type `kubernetes.io/dockerconfigjson` to pull the images with
-   * (both defaults come from docker.io, where anonymous pulls are rate-limited).
+   * A `kubernetes.io/dockerconfigjson` Secret to pull the images with (docker.io rate-limits anonymous pulls).
    *
    * @default - no image pull secret
    */
   readonly dockerRegistryAuth?: kplus.ISecret;
 
   /**
-   * The pod's service account, e.g. one bound to the privileges your cluster
-   * requires for privileged pods. Its token is still not mounted: nothing in
-   * the pod talks to the Kubernetes API.
+   * The pod's service account, e.g. one your cluster allows privileged pods. Its token stays unmounted.
    *
    * @default - the namespace's default service account
    */
@@ -401,11 +387,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly deployment: kplus.Deployment;
   /** The UDP Service for WireGuard. */
   public readonly service: kplus.Service;
-  /**
-   * The NetworkPolicy around the gateway pod (ingress and egress), rendered at
-   * synth. To allow more, add policies (they are additive), e.g.
-   * `gateway.deployment.connections.allowTo(...)`.
-   */
+  /** The NetworkPolicy around the pod, rendered at synth. Policies add up: `gateway.deployment.connections.allowTo(...)`. */
   public readonly networkPolicy: ApiObject;
   /** The Secret the private key is mounted from. */
   public readonly privateKeySecret: kplus.ISecret;
@@ -417,6 +399,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** The routes and peers, and everything rendered from them. */
   private readonly contents: GatewayContents;
+  private readonly settings: GatewaySettings;
   private readonly pod: GatewayPod;
 
   constructor(scope: Construct, id: string, props: WireguardGatewayProps) {
@@ -470,15 +453,13 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       this.addPeer(p.name, p);
     }
 
-    const resolvers: KnownNetwork[] = settings.resolver.addresses.filter(isIpv4)
-      .map((a) => ({ network: parseIpv4Cidr('', '', `${a}/32`), source: 'one of the gateway\'s resolverAddresses', resolver: true }));
+    this.settings = settings;
     this.node.addValidation({
       validate: () => checkGateway({
         settings,
         contents: this.contents,
         publicKey: this.publicKey,
-        knownNetworks: () => [...resolvers, ...policy.knownNetworks()],
-        identity: () => this._identity(),
+        knownNetworks: () => policy.knownNetworks(),
         appGateways: () => this.node.root.node.findAll()
           .filter((c): c is WireguardGateway => c instanceof WireguardGateway).map((g) => g._identity()),
         configMapBytes: () => configMapBytes(this.contents.rendered()),
@@ -610,11 +591,6 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
 
   /** The names this gateway takes in the app, for the check that no two gateways share one. @internal */
   public _identity(): GatewayIdentity {
-    return {
-      path: this.node.path,
-      namespace: this.namespace,
-      name: this.name,
-      policies: this.contents.routes.flatMap((r) => (r._targetPolicy === undefined ? [] : [{ path: r.node.path, ...r._targetPolicy }])),
-    };
+    return gatewayIdentity(this.settings, this.contents);
   }
 }
