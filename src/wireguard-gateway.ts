@@ -2,6 +2,7 @@ import { ApiObject, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
+import { buildDisruptionBudget } from './_build-disruption-budget';
 import { buildNamespace } from './_build-namespace';
 import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
@@ -14,7 +15,7 @@ import { checkKey } from './_keys';
 import { FILES, START_FILES } from './_model';
 import { Ipv4Network, networkContains } from './_net';
 import { renderClientConfig } from './_render-client';
-import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
+import { ClientAllowedIps, ConfigUpdates, ReplicaSpread } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
@@ -278,13 +279,31 @@ export interface WireguardGatewayProps {
   /**
    * Gateway pods. Every pod has the same key and configuration; the Service
    * uses ClientIP session affinity so that a peer keeps talking to one pod.
-   * More than one needs a load balancer that preserves client addresses
-   * (often `externalTrafficPolicy: LOCAL`), or a peer's handshakes may land on
-   * different pods.
+   * With two or more, the pods spread over nodes (`replicaSpread`) and a
+   * PodDisruptionBudget lets a drain evict one at a time; a peer whose pod goes
+   * away reconnects to another by itself, about 15 to 20 s after its next
+   * packet (see the README's "Availability").
    *
-   * @default 1
+   * @default 2
    */
   readonly replicas?: number;
+
+  /**
+   * How strictly replicas spread over nodes (zones are always preferred only).
+   *
+   * @default ReplicaSpread.PREFERRED
+   */
+  readonly replicaSpread?: ReplicaSpread;
+
+  /**
+   * How long a pod being removed keeps serving the clients it has, before its
+   * containers are stopped (a preStop wait on nginx and the agent): new
+   * clients already go to other pods. `terminationGracePeriodSeconds` is this
+   * plus 10 s. `Duration.seconds(0)` removes the wait.
+   *
+   * @default Duration.seconds(15)
+   */
+  readonly drainTime?: Duration;
 }
 
 
@@ -329,6 +348,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly privateKeySecret: kplus.ISecret;
   /** The namespace object, when `defineNamespace` is set. */
   public readonly namespaceObject?: kplus.Namespace;
+  /** The PodDisruptionBudget (maxUnavailable 1), with two or more replicas. */
+  public readonly podDisruptionBudget?: ApiObject;
 
   /** @internal */
   public readonly _network: Ipv4Network;
@@ -378,6 +399,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
         settings.configUpdates === ConfigUpdates.LIVE ? START_FILES : undefined),
     });
     this.deployment = this.pod.deployment;
+    this.podDisruptionBudget = this.pod.replicas > 1 ? buildDisruptionBudget(this, metadata, this.podLabels) : undefined;
     this.service = buildService(this, props, { metadata, selector: this.deployment, listenPort: this.listenPort });
     const policy = new GatewayNetworkPolicy(this, props, {
       metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
