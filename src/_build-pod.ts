@@ -3,17 +3,19 @@
  * container, nginx and the agent), their security contexts and resources, the
  * volumes and their mounts (the ConfigMap, the private key, each peer's
  * preshared key, the emptyDirs), the pod's sysctls, the checksum that rolls
- * the pod when something changes that a running pod cannot apply, and the
- * pod-level settings a user chooses (metadata, pull secrets, service account,
- * priority class; scheduling is the Deployment's own API).
+ * the pod when something changes that a running pod cannot apply; how the
+ * replicas roll, spread, drain and report ready; and the pod-level settings a
+ * user chooses (metadata, pull secrets, service account, priority class;
+ * scheduling is the Deployment's own API).
  */
-import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { integerIn } from './_checks';
+import { integerIn, secondsIn } from './_checks';
 import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
 import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
+import { ReplicaSpread } from './gateway-options';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
@@ -21,6 +23,8 @@ const NGINX_UID = 101;
 /** The gateway props the pod reads (a subset of WireguardGatewayProps). */
 export interface PodProps extends UserPodProps {
   readonly replicas?: number;
+  readonly replicaSpread?: ReplicaSpread;
+  readonly drainTime?: Duration;
   readonly nginxResources?: kplus.ContainerResources;
   readonly initResources?: kplus.ContainerResources;
   readonly agentResources?: kplus.ContainerResources;
@@ -48,6 +52,7 @@ export interface PodInputs {
 
 export class GatewayPod {
   public readonly deployment: kplus.Deployment;
+  public readonly replicas: number;
   /** The containers that need the preshared keys: the init container and the agent. */
   private readonly keyedContainers: kplus.Container[];
   /** The preshared-key volumes live under their own scope, so no peer or route id can collide with them. */
@@ -66,14 +71,23 @@ export class GatewayPod {
     this.privilegedInit = inputs.privilegedInit;
     this.lowestListenPort = inputs.liveUpdates ? 0 : 1024;
     this.pskVolumes = new Construct(scope, 'PresharedKeys');
-    const replicas = integerIn(path, 'replicas', props.replicas, 1, 1, 10,
-      'use 1 (the default); more pods only help with a load balancer that keeps each client on one pod');
+    this.replicas = integerIn(path, 'replicas', props.replicas, 2, 1, 10,
+      'use 2 (the default) or 3; every pod holds the same key and configuration');
+    const drainSeconds = secondsIn(path, 'drainTime', props.drainTime, 15, 0, 3600,
+      'use the time your load balancer needs to stop sending new clients to a pod, e.g. Duration.seconds(15)');
 
     this.deployment = new kplus.Deployment(scope, 'Deployment', {
       metadata: inputs.metadata,
-      replicas,
-      // One pod holds the interface and the key; never two at once.
-      strategy: kplus.DeploymentStrategy.recreate(),
+      replicas: this.replicas,
+      // A new pod first, the old one when the new one is ready: never fewer ready pods than
+      // asked for. Two pods with one key at once are harmless to WireGuard: a peer talks to
+      // whichever pod its packets reach.
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+        maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+      }),
+      // The drain (preStop) plus a little for the containers to exit.
+      terminationGracePeriod: Duration.seconds(drainSeconds + 10),
       automountServiceAccountToken: false,
       select: false,
       podMetadata: { labels: { ...inputs.podLabels } },
@@ -116,8 +130,13 @@ export class GatewayPod {
       ],
     });
 
+    // A pod being removed keeps serving the clients it has while the Service sends new ones
+    // elsewhere: both long-running containers wait before they get SIGTERM.
+    const lifecycle = drainSeconds > 0 ? { preStop: kplus.Handler.fromCommand(['sleep', `${drainSeconds}`]) } : undefined;
+
     this.deployment.addContainer({
       name: 'nginx',
+      lifecycle,
       image: inputs.nginxImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['/bin/sh', `${PATHS.configDir}/${FILES.startNginx}`],
@@ -150,6 +169,16 @@ export class GatewayPod {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`],
       securityContext: netAdminOnly(),
+      lifecycle,
+      // Ready when wg0 is up with its key and every address, and nginx listens on every route.
+      // An exec probe: nothing is listening for it, so no peer can reach it and the
+      // NetworkPolicy cannot block it. No liveness probe: see the README (Availability).
+      readiness: kplus.Probe.fromCommand(['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`, 'ready'], {
+        periodSeconds: Duration.seconds(5),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 2,
+        successThreshold: 1,
+      }),
       resources: props.agentResources ?? {
         cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
@@ -164,6 +193,10 @@ export class GatewayPod {
 
     // Pod Security "restricted" for nginx; a privileged container ignores it.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+    if (this.replicas > 1) {
+      ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints',
+        spreadConstraints(inputs.podLabels, props.replicaSpread ?? ReplicaSpread.PREFERRED)));
+    }
     this.updateSysctls();
   }
 
@@ -221,6 +254,22 @@ function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContex
     return { ensureNonRoot: false, user: 0, group: 0, privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true };
   }
   return netAdminOnly();
+}
+
+/**
+ * One pod per node where it can be, and per zone where nodes have zone labels.
+ * Zones stay preferred even with REQUIRED: a hard constraint refuses every node
+ * that lacks the label. pod-template-hash counts each revision's pods on their
+ * own, so a rolling update's surge pod is not held back by the pods it replaces.
+ */
+function spreadConstraints(podLabels: { [key: string]: string }, spread: ReplicaSpread): any[] {
+  const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
+    maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: podLabels }, matchLabelKeys: ['pod-template-hash'],
+  });
+  return [
+    constraint('kubernetes.io/hostname', spread === ReplicaSpread.REQUIRED ? 'DoNotSchedule' : 'ScheduleAnyway'),
+    constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'),
+  ];
 }
 
 /** Root with NET_ADMIN and nothing else: no privilege, no escalation, read-only root. */

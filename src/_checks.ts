@@ -15,6 +15,16 @@ export function wholeSeconds(path: string, prop: string, d: Duration | undefined
   return ms / 1000;
 }
 
+/** A Duration prop in whole seconds from `min` to `max` (0 allowed if `min` is 0), or `dflt` when undefined. */
+export function secondsIn(path: string, prop: string, d: Duration | undefined, dflt: number, min: number, max: number, fix: string): number {
+  if (d === undefined) return dflt;
+  const ms = d.toMilliseconds();
+  if (!Number.isInteger(ms / 1000) || ms < min * 1000 || ms > max * 1000) {
+    throw invalid(path, prop, `${ms}ms`, `must be a whole number of seconds from ${min} to ${max}`, fix);
+  }
+  return ms / 1000;
+}
+
 /**
  * An integer prop from `min` to `max`, or `dflt` when undefined. The message
  * shows the value as given.

@@ -11,16 +11,17 @@ import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
 import { invalid } from './_errors';
+import { checkKey } from './_keys';
 import { FILES, GatewaySpec, LIVE_FILES, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { renderAgentScript } from './_render-agent';
-import { connectionEntries, reachableAddresses, renderHostsFile } from './_render-client';
+import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
 import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf } from './_render-wireguard';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
-import type { WireguardPeer } from './wireguard-peer';
+import type { ClientConfigOptions, WireguardPeer } from './wireguard-peer';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
 export interface SettingsProps {
@@ -165,6 +166,42 @@ export class GatewayContents {
   /** The service addresses a peer may reach: those with a route that allows it. */
   public addressesFor(peer: WireguardPeer): string[] {
     return this.memo('reachable', () => reachableAddresses(connectionEntries(this.routeSpecs())))(peer.address);
+  }
+
+  /** A peer's wg-quick file (see WireguardGateway.clientConfig), its inputs checked. */
+  public clientConfig(peer: WireguardPeer, options: ClientConfigOptions): string {
+    const s = this.settings;
+    if (!this.hasPeer(peer)) {
+      throw invalid(s.path, 'peer', peer.node.path, 'it is not a peer of this gateway', 'pass a peer returned by this gateway\'s addPeer');
+    }
+    if (s.endpoint === undefined) {
+      throw invalid(s.path, 'endpoint', undefined, 'a client configuration needs the address peers connect to',
+        'set endpoint on the WireguardGateway to the load balancer\'s hostname or IP');
+    }
+    if (options.privateKey !== undefined) {
+      checkKey(peer.node.path, 'privateKey', options.privateKey, 'pass the peer\'s own private key, or omit it for a placeholder');
+    }
+    if (options.presharedKey !== undefined) {
+      checkKey(peer.node.path, 'presharedKey', options.presharedKey, 'pass the key in the peer\'s presharedKeySecret (wg genpsk), or omit it for a placeholder');
+      if (peer._presharedKey === undefined) {
+        throw invalid(peer.node.path, 'presharedKey', '<44 characters>', 'the peer has no presharedKeySecret, so the gateway would not use it',
+          'give the peer a presharedKeySecret, or omit presharedKey');
+      }
+    }
+    return renderClientConfig({
+      gatewayPath: s.path,
+      peerName: peer.node.id,
+      peerAddress: peer.address,
+      peerPrivateKey: options.privateKey,
+      presharedKey: options.presharedKey,
+      hasPresharedKey: peer._presharedKey !== undefined,
+      serverPublicKey: this.publicKey,
+      endpoint: s.endpoint,
+      listenPort: s.listenPort,
+      mtu: s.mtu,
+      allowedIps: this.clientAllowedIps(peer),
+      persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
+    });
   }
 
   /** What a peer's client configuration routes into the tunnel. */

@@ -28,3 +28,19 @@ export enum ClientAllowedIps {
    */
   ROUTE_ADDRESSES = 'route-addresses',
 }
+
+/** How strictly the gateway's replicas spread over nodes. */
+export enum ReplicaSpread {
+  /**
+   * Prefer one pod per node and per zone (`ScheduleAnyway`): pods still start
+   * when the cluster has fewer nodes than replicas.
+   */
+  PREFERRED = 'preferred',
+  /**
+   * Require one pod per node (`DoNotSchedule` on `kubernetes.io/hostname`);
+   * zones stay preferred, because a hard zone constraint refuses every node
+   * without a zone label. A rolling update then needs one node more than the
+   * replicas, for the new pod.
+   */
+  REQUIRED = 'required',
+}

@@ -2,20 +2,18 @@ import { ApiObject, ApiObjectMetadata, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
+import { buildDisruptionBudget } from './_build-disruption-budget';
 import { buildNamespace } from './_build-namespace';
 import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
 import { buildService } from './_build-service';
-import { invalid } from './_errors';
 import { GatewayIdentity, checkGateway, gatewayIdentity } from './_gateway-checks';
 import { GatewayContents, GatewaySettings, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
-import { checkKey } from './_keys';
 import { START_FILES } from './_model';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, networkContains } from './_net';
-import { renderClientConfig } from './_render-client';
-import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
+import { ClientAllowedIps, ConfigUpdates, ReplicaSpread } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
@@ -333,13 +331,31 @@ export interface WireguardGatewayProps {
   /**
    * Gateway pods. Every pod has the same key and configuration; the Service
    * uses ClientIP session affinity so that a peer keeps talking to one pod.
-   * More than one needs a load balancer that preserves client addresses
-   * (often `externalTrafficPolicy: LOCAL`), or a peer's handshakes may land on
-   * different pods.
+   * With two or more, the pods spread over nodes (`replicaSpread`) and a
+   * PodDisruptionBudget lets a drain evict one at a time; a peer whose pod goes
+   * away reconnects to another by itself, about 15 to 20 s after its next
+   * packet (see the README's "Availability").
    *
-   * @default 1
+   * @default 2
    */
   readonly replicas?: number;
+
+  /**
+   * How strictly replicas spread over nodes (zones are always preferred only).
+   *
+   * @default ReplicaSpread.PREFERRED
+   */
+  readonly replicaSpread?: ReplicaSpread;
+
+  /**
+   * How long a pod being removed keeps serving the clients it has, before its
+   * containers are stopped (a preStop wait on nginx and the agent): new
+   * clients already go to other pods. `terminationGracePeriodSeconds` is this
+   * plus 10 s. `Duration.seconds(0)` removes the wait.
+   *
+   * @default Duration.seconds(15)
+   */
+  readonly drainTime?: Duration;
 }
 
 
@@ -393,6 +409,8 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly privateKeySecret: kplus.ISecret;
   /** The namespace object, when `defineNamespace` is set. */
   public readonly namespaceObject?: kplus.Namespace;
+  /** The PodDisruptionBudget (maxUnavailable 1), with two or more replicas. */
+  public readonly podDisruptionBudget?: ApiObject;
 
   /** @internal */
   public readonly _network: Ipv4Network;
@@ -443,6 +461,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     });
     this.deployment = this.pod.deployment;
     this.node.defaultChild = this.deployment;
+    this.podDisruptionBudget = this.pod.replicas > 1 ? buildDisruptionBudget(this, metadata, this.podLabels) : undefined;
     this.service = buildService(this, props, { metadata, selector: this.podLabels, listenPort: this.listenPort });
     const policy = new GatewayNetworkPolicy(this, props, {
       metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
@@ -491,38 +510,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
    * The private key is a placeholder unless given.
    */
   public clientConfig(peer: WireguardPeer, options: ClientConfigOptions = {}): string {
-    const path = this.node.path;
-    if (!this.contents.hasPeer(peer)) {
-      throw invalid(path, 'peer', peer.node.path, 'it is not a peer of this gateway', 'pass a peer returned by this gateway\'s addPeer');
-    }
-    if (this.endpoint === undefined) {
-      throw invalid(path, 'endpoint', undefined, 'a client configuration needs the address peers connect to',
-        'set endpoint on the WireguardGateway to the load balancer\'s hostname or IP');
-    }
-    if (options.privateKey !== undefined) {
-      checkKey(peer.node.path, 'privateKey', options.privateKey, 'pass the peer\'s own private key, or omit it for a placeholder');
-    }
-    if (options.presharedKey !== undefined) {
-      checkKey(peer.node.path, 'presharedKey', options.presharedKey, 'pass the key in the peer\'s presharedKeySecret (wg genpsk), or omit it for a placeholder');
-      if (peer._presharedKey === undefined) {
-        throw invalid(peer.node.path, 'presharedKey', '<44 characters>', 'the peer has no presharedKeySecret, so the gateway would not use it',
-          'give the peer a presharedKeySecret, or omit presharedKey');
-      }
-    }
-    return renderClientConfig({
-      gatewayPath: path,
-      peerName: peer.node.id,
-      peerAddress: peer.address,
-      peerPrivateKey: options.privateKey,
-      presharedKey: options.presharedKey,
-      hasPresharedKey: peer._presharedKey !== undefined,
-      serverPublicKey: this.publicKey,
-      endpoint: this.endpoint,
-      listenPort: this.listenPort,
-      mtu: this.mtu,
-      allowedIps: this.contents.clientAllowedIps(peer),
-      persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
-    });
+    return this.contents.clientConfig(peer, options);
   }
 
   /** The routes as hosts-file lines: `<address> <route name>`. */

@@ -42,7 +42,7 @@ describe('examples/postgres-redis-rds', () => {
   });
 
   test('every object validates against the Kubernetes 1.33 schemas', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'Secret', 'Service', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'Service']);
     validateWithSchemas(objects);
   });
 

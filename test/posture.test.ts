@@ -102,6 +102,10 @@ describe('posture of synthesized gateways', () => {
       const psk = pod(o).volumes.find((v: any) => v.name.startsWith('psk-'));
       nginxOf(o).volumeMounts.push({ name: psk.name, mountPath: '/psk', readOnly: true });
     }, /nginx: mounts Secret volume psk-/],
+    ['a container has a liveness probe', good, (o) => { agentOf(o).livenessProbe = agentOf(o).readinessProbe; }, /no liveness probe/],
+    ['the readiness probe is a network probe', good, (o) => { agentOf(o).readinessProbe = { tcpSocket: { port: 8080 } }; }, /the readiness probe runs "agent.sh ready"/],
+    ['nginx gets an HTTP probe', good, (o) => { nginxOf(o).readinessProbe = { httpGet: { path: '/', port: 8080 } }; }, /must be an exec probe/],
+    ['two replicas have no disruption budget', good, (o) => { o.splice(o.findIndex((x: any) => x.kind === 'PodDisruptionBudget'), 1); }, /one PodDisruptionBudget for 2 replica/],
     ['the agent runs a script from the shared directory', good, (o) => {
       cmOf(o)['agent.sh'] += 'sh "$STATE_DIR/reload-result"\n';
     }, /never runs a script from the directory it shares with nginx/],

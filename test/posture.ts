@@ -125,6 +125,30 @@ export function assertPosture(objects: any[]): number {
       `its own emptyDir ${AGENT_DIR} is mounted in the agent only (mounted in: ${JSON.stringify(agentDirMounts)})`);
     expectThat(!/sh "\$STATE_DIR/.test(files['agent.sh']), 'agent.sh', 'never runs a script from the directory it shares with nginx');
 
+    // --- probes: an exec readiness probe on the agent; nothing listens for a probe, so no
+    // peer can reach one and the NetworkPolicy cannot block one; no liveness probe ----------
+    const probe = agent.readinessProbe;
+    expectThat(Array.isArray(probe?.exec?.command) && probe.exec.command.join(' ') === `/bin/sh ${CONFIG_DIR}/agent.sh ready`,
+      'wireguard-agent', `the readiness probe runs "agent.sh ready" (got ${JSON.stringify(probe)})`);
+    for (const c of [...containers, ...inits]) {
+      for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+        const p = c[kind];
+        if (p === undefined) continue;
+        expectThat(p.exec !== undefined && p.httpGet === undefined && p.tcpSocket === undefined && p.grpc === undefined, c.name,
+          `${kind} must be an exec probe: a network probe needs a listener a peer might reach`);
+        expectThat(kind !== 'livenessProbe', c.name, 'no liveness probe: it could restart a healthy gateway (for example during a DNS outage)');
+      }
+    }
+    const selects = (labels: Record<string, string> | undefined) => labels !== undefined && Object.keys(labels).length > 0
+      && Object.entries(labels).every(([k, v]) => podLabels[k] === v);
+    const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget' && o.metadata?.namespace === d.metadata?.namespace
+      && selects(o.spec?.selector?.matchLabels));
+    expectThat(pdbs.length === (d.spec.replicas > 1 ? 1 : 0), name,
+      `${d.spec.replicas > 1 ? 'one PodDisruptionBudget' : 'no PodDisruptionBudget'} for ${d.spec.replicas} replica(s) (found ${pdbs.length})`);
+    for (const pdb of pdbs) {
+      expectThat(pdb.spec.maxUnavailable === 1 && pdb.spec.minAvailable === undefined, 'PodDisruptionBudget', 'maxUnavailable 1');
+    }
+
     // --- init: as privileged as the design needs, no more ------------------
     const isc = init.securityContext ?? {};
     checkCapabilityNames('wireguard-init', isc.capabilities);

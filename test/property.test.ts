@@ -224,8 +224,10 @@ let baseline: { init: Set<string>; start: string[]; agent: string[] } | undefine
 const INIT_PARAM_LINES = [
   /^ADDRESSES="((?:\d+\.\d+\.\d+\.\d+ ?)*)"$/,
   /^PEERS="((?:\d+\.\d+\.\d+\.\d+ ?)*)"$/,
+  /^LISTENERS="((?:\d+\.\d+\.\d+\.\d+:\d+ ?)*)"$/,
   /^ {2}log "\$WG_IF is up on UDP 51820 with (\d+) service address\(es\) and (\d+) peer\(s\)"$/,
   /^ {2}log "\$WG_IF has (\d+) service address\(es\) and (\d+) peer\(s\) \(\$changes peers\); MTU 1420"$/,
+  /^ {2}echo "ready: \$WG_IF is up with its key on UDP 51820, (\d+) service address\(es\), nginx listens on (\d+) route\(s\)"$/,
 ];
 const commands = (script: string) => script.split('\n').filter((l) => l.trim() !== '' && !/^\s*# [ -~]*$/.test(l));
 
@@ -245,17 +247,20 @@ function getBaseline() {
 function checkInitScript(script: string, b: Built): void {
   if (!ASCII.test(script)) throw new Error('init.sh is not plain ASCII');
   const { init } = getBaseline();
-  const added: string[] = []; const routed: string[] = [];
+  const added: string[] = []; const routed: string[] = []; const listening: string[] = [];
   const counts = [new Set(b.routes.map((x) => x.route.address)).size, b.peers.length];
   for (const line of commands(script)) {
-    const [a, r, e, f] = INIT_PARAM_LINES.map((re) => re.exec(line));
+    const [a, r, l, e, f, g] = INIT_PARAM_LINES.map((re) => re.exec(line));
     if (a) added.push(...a[1].split(' ').filter(Boolean));
     else if (r) routed.push(...r[1].split(' ').filter(Boolean));
+    else if (l) listening.push(...l[1].split(' ').filter(Boolean));
     else if (e || f) expectEqual([Number((e ?? f)![1]), Number((e ?? f)![2])], counts, 'init summary');
+    else if (g) expectEqual([Number(g[1]), Number(g[2])], [counts[0], b.routes.length], 'ready summary');
     else if (!init.has(line)) throw new Error(`init.sh runs an unexpected command: ${JSON.stringify(line)}`);
   }
   expectEqual(added, [...new Set(b.routes.map((x) => x.route.address))].sort(ipSort), 'service addresses');
   expectEqual(routed, b.peers.map((p) => p.address).sort(ipSort), 'peer routes');
+  expectEqual(listening.sort(), b.routes.map((x) => `${x.route.address}:${x.route.listenPort}`).sort(), 'listeners');
 }
 
 function checkStartScript(script: string): void {

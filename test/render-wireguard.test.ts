@@ -68,6 +68,9 @@ function runRecorded(script: string, opts: {
   peers?: string[];
   tcp?: string;
   wgConf?: string;
+  linkFlags?: string;
+  listenPort?: string;
+  noKey?: boolean;
 } = {}): Recorded {
   const dir = mkdtempSync(join(tmpdir(), 'wggw-init-'));
   const log = join(dir, 'log');
@@ -86,6 +89,7 @@ function runRecorded(script: string, opts: {
   };
   shim('ip', [
     `if [ "$1 $2" = "link show" ]; then ${opts.linkExists ? 'exit 0' : 'exit 1'}; fi`,
+    `if [ "$1 $2 $3" = "-o link show" ]; then ${opts.linkExists ? `echo "5: wg0: <${opts.linkFlags ?? 'POINTOPOINT,NOARP,UP,LOWER_UP'}> mtu 1420 qdisc noqueue state UNKNOWN"` : 'exit 1'}; fi`,
     `if [ "$1 $2" = "link add" ]; then ${opts.linkAddFails ? 'echo "RTNETLINK answers: Operation not supported" >&2; exit 2' : 'exit 0'}; fi`,
     `if [ "$1 $2 $3 $4" = "-4 -o address show" ]; then cat ${dir}/addresses; fi`,
     `if [ "$1 $2 $3" = "-4 route show" ]; then cat ${dir}/routes; fi`,
@@ -93,7 +97,8 @@ function runRecorded(script: string, opts: {
   ].join('\n'));
   shim('wg', [
     `if [ "$1 $3" = "show peers" ]; then cat ${dir}/peers; fi`,
-    `if [ "$1 $3" = "show private-key" ]; then cat ${dir}/key; fi`,
+    `if [ "$1 $3" = "show private-key" ]; then ${opts.noKey ? 'echo "(none)"' : `cat ${dir}/key`}; fi`,
+    `if [ "$1 $3" = "show listen-port" ]; then echo ${opts.listenPort ?? '51820'}; fi`,
     // syncconf: the interface's peers become the file's.
     `if [ "$1" = syncconf ]; then cat > ${dir}/stdin.wg-syncconf; sed -n 's/^PublicKey = //p' ${dir}/stdin.wg-syncconf > ${dir}/peers; fi`,
   ].join('\n'));
@@ -255,10 +260,44 @@ describe.each(SHELLS)('renderInitScript (%s)', (...shell) => {
     expect(r.commands).toContain(`wg set wg0 peer ${PEER_KEYS[0]} preshared-key /run/secrets/wireguard-gateway-psk/psk-0123/psk`);
   });
 
+  describe('ready (the readiness probe)', () => {
+    // The listeners of spec(): 10.99.0.1:5432 (0100630A:1538), 10.99.0.2:6379 and :6380.
+    const LISTEN = [
+      '   0: 0100630A:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 1 1 0 100 0 0 10 0',
+      '   1: 0200630A:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 2 1 0 100 0 0 10 0',
+      '   2: 0200630A:18EC 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 3 1 0 100 0 0 10 0',
+      '',
+    ];
+    const healthy = { mode: 'ready', linkExists: true, addresses: ['10.99.0.1', '10.99.0.2'], tcp: LISTEN.join('\n') };
+
+    test('passes when wg0 is up with its key on its port, has every address, and nginx listens on every route', () => {
+      const r = run(renderInitScript(spec()), healthy);
+      expect(r.stdout).toBe('ready: wg0 is up with its key on UDP 51820, 2 service address(es), nginx listens on 3 route(s)\n');
+      expect(r.status).toBe(0);
+      // It changes nothing.
+      expect(r.commands.filter((c) => !/ show /.test(c))).toEqual([]);
+    });
+
+    test.each([
+      ['wg0 does not exist', { linkExists: false }, 'not ready: wg0 does not exist'],
+      ['wg0 is down', { linkFlags: 'POINTOPOINT,NOARP' }, 'not ready: wg0 is down'],
+      ['wg0 has no key', { noKey: true }, 'not ready: wg0 has no private key'],
+      ['wg0 is on another port', { listenPort: '51821' }, 'not ready: wg0 does not listen on UDP 51820'],
+      ['a service address is missing', { addresses: ['10.99.0.1'] }, 'not ready: wg0 lacks the service address 10.99.0.2'],
+      ['nginx does not listen on a route', { tcp: [LISTEN[0], LISTEN[2], ''].join('\n') }, 'not ready: nothing listens on 10.99.0.2:6379 (nginx)'],
+      ['a route\'s socket is an established session, not a listener', { tcp: [LISTEN[0], LISTEN[1].replace(' 0A ', ' 01 '), LISTEN[2], ''].join('\n') },
+        'not ready: nothing listens on 10.99.0.2:6379 (nginx)'],
+    ])('fails when %s', (_name, opts, message) => {
+      const r = run(renderInitScript(spec()), { ...healthy, ...opts });
+      expect(r.stdout).toBe(`${message}\n`);
+      expect(r.status).toBe(1);
+    });
+  });
+
   test('refuses an unknown mode', () => {
     const r = run(renderInitScript(spec()), { mode: 'reset' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('reset: unknown mode (use init, check, apply or prune)\n');
+    expect(r.stderr).toBe('reset: unknown mode (use init, check, apply, prune or ready)\n');
   });
 });
 

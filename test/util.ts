@@ -59,6 +59,7 @@ const MODEL_BY_KIND: Record<string, any> = {
   'v1/Namespace': models.v1.Namespace,
   'apps/v1/Deployment': models.apps.v1.Deployment,
   'networking.k8s.io/v1/NetworkPolicy': models.networkingK8sIo.v1.NetworkPolicy,
+  'policy/v1/PodDisruptionBudget': models.policy.v1.PodDisruptionBudget,
 };
 
 /**

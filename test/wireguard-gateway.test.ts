@@ -5,7 +5,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, WireguardGateway, WireguardGatewayProps, WireguardKey,
+  ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, ReplicaSpread, WireguardGateway, WireguardGatewayProps, WireguardKey,
 } from '../src';
 import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, nginxTest, synth, testChart, testGateway, validateWithSchemas } from './util';
 
@@ -22,7 +22,7 @@ describe('WireguardGateway', () => {
     const objects = synth(gw);
     // THEN
     validateWithSchemas(objects);
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Secret', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
     expect(forSnapshot(objects)).toMatchSnapshot();
   });
 
@@ -31,10 +31,10 @@ describe('WireguardGateway', () => {
     expect(synth(smallGateway({ namespace: 'vpn' })).every((o) => o.metadata.namespace === 'vpn')).toBe(true);
   });
 
-  test('the Deployment has one replica, Recreate, and explicit resources on every container', () => {
+  test('the Deployment has two replicas, a surge-first rolling update, and explicit resources on every container', () => {
     const dep = findObject(synth(smallGateway()), 'Deployment');
-    expect(dep.spec.replicas).toBe(1);
-    expect(dep.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     const containers = [...dep.spec.template.spec.initContainers, ...dep.spec.template.spec.containers];
     expect(containers.map((c: any) => c.name)).toEqual(['wireguard-init', 'nginx', 'wireguard-agent']);
     for (const c of containers) {
@@ -165,8 +165,68 @@ describe('WireguardGateway', () => {
     expect(svc.spec.sessionAffinity).toBe('ClientIP');
   });
 
-  test('replicas is 1 by default and can be raised', () => {
-    expect(findObject(synth(smallGateway({ replicas: 2 })), 'Deployment').spec.replicas).toBe(2);
+  describe('availability', () => {
+    const pod = (objects: any[]) => findObject(objects, 'Deployment').spec.template.spec;
+
+    test('two or more replicas: a disruption budget of one, spread over nodes and zones (preferred)', () => {
+      // GIVEN / WHEN
+      const gw = smallGateway({ replicas: 3 });
+      const objects = synth(gw);
+      // THEN
+      expect(findObject(objects, 'Deployment').spec.replicas).toBe(3);
+      const pdb = findObject(objects, 'PodDisruptionBudget');
+      expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: gw.podLabels }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+      expect(ApiObject.of(gw.podDisruptionBudget!).toJson()).toEqual(pdb);
+      const spread = pod(objects).topologySpreadConstraints;
+      expect(spread.map((c: any) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
+        ['kubernetes.io/hostname', 'ScheduleAnyway', 1], ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
+      ]);
+      for (const c of spread) {
+        expect(c.labelSelector).toEqual({ matchLabels: gw.podLabels });
+        expect(c.matchLabelKeys).toEqual(['pod-template-hash']);
+      }
+    });
+
+    test('ReplicaSpread.REQUIRED makes one pod per node a rule; zones stay preferred', () => {
+      const spread = pod(synth(smallGateway({ replicaSpread: ReplicaSpread.REQUIRED }))).topologySpreadConstraints;
+      expect(spread.map((c: any) => c.whenUnsatisfiable)).toEqual(['DoNotSchedule', 'ScheduleAnyway']);
+    });
+
+    test('one replica: no budget and no spread, and still a surge-first rollout', () => {
+      const gw = smallGateway({ replicas: 1 });
+      const objects = synth(gw);
+      expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+      expect(gw.podDisruptionBudget).toBeUndefined();
+      expect(pod(objects).topologySpreadConstraints).toBeUndefined();
+      expect(findObject(objects, 'Deployment').spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+    });
+
+    test('the agent has an exec readiness probe, no container a liveness probe', () => {
+      const spec = pod(synth(smallGateway()));
+      expect(spec.containers[1].readinessProbe).toEqual({
+        exec: { command: ['/bin/sh', '/etc/wireguard-gateway/agent.sh', 'ready'] },
+        periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2, successThreshold: 1,
+      });
+      expect([...spec.containers, ...spec.initContainers].filter((c: any) => c.livenessProbe !== undefined)).toEqual([]);
+    });
+
+    test('a pod being removed drains: both long-running containers wait drainTime (15 s) before SIGTERM', () => {
+      const spec = pod(synth(smallGateway()));
+      for (const c of spec.containers) expect(c.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '15'] } } });
+      expect(spec.terminationGracePeriodSeconds).toBe(25);
+      const custom = pod(synth(smallGateway({ drainTime: Duration.seconds(40) })));
+      expect(custom.containers[0].lifecycle.preStop.exec.command).toEqual(['sleep', '40']);
+      expect(custom.terminationGracePeriodSeconds).toBe(50);
+      const none = pod(synth(smallGateway({ drainTime: Duration.seconds(0) })));
+      expect(none.containers.map((c: any) => c.lifecycle)).toEqual([undefined, undefined]);
+      expect(none.terminationGracePeriodSeconds).toBe(10);
+    });
+
+    test('replicas, spread and drain are pod-template changes, not live ones', () => {
+      const template = (props: Partial<WireguardGatewayProps>) => JSON.stringify(findObject(synth(smallGateway(props)), 'Deployment').spec.template);
+      expect(template({ replicaSpread: ReplicaSpread.REQUIRED })).not.toBe(template({}));
+      expect(template({ drainTime: Duration.seconds(30) })).not.toBe(template({}));
+    });
   });
 
   test('Service options: NodePort, source ranges, traffic policy, annotations', () => {
@@ -399,7 +459,7 @@ describe('WireguardGateway', () => {
       expect(identities(b)).toEqual(identities(a));
       expect(a.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort()).toEqual([
         'ConfigMap wireguard/gw', 'Deployment wireguard/gw', 'Namespace /wireguard', 'NetworkPolicy db/gw.postgres',
-        'NetworkPolicy wireguard/gw', 'Secret wireguard/gw', 'Service wireguard/gw',
+        'NetworkPolicy wireguard/gw', 'PodDisruptionBudget wireguard/gw', 'Secret wireguard/gw', 'Service wireguard/gw',
       ]);
       expect(JSON.stringify(a)).not.toMatch(/-c8[0-9a-f]{6}"/); // no path hash anywhere
     });
@@ -535,7 +595,7 @@ describe('WireguardGateway', () => {
       expect(() => testGateway({ listenPort: 70000 })).toThrow('test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820');
     });
     test('fails if replicas is out of range', () => {
-      expect(() => testGateway({ replicas: 0 })).toThrow('test/gw: invalid replicas 0: must be an integer from 1 to 10. Fix: use 1 (the default)');
+      expect(() => testGateway({ replicas: 0 })).toThrow('test/gw: invalid replicas 0: must be an integer from 1 to 10. Fix: use 2 (the default) or 3');
     });
     test('fails if mtu is out of range', () => {
       expect(() => testGateway({ mtu: 100 })).toThrow('test/gw: invalid mtu 100: must be an integer from 1280 to 9000');

@@ -104,6 +104,10 @@ e2e_setup_run() {
   declare -gA NS_CLIENT=([laptop]="e2e-$E2E_ID-laptop" [ci-runner]="e2e-$E2E_ID-ci" [stranger]="e2e-$E2E_ID-stranger" [tablet]="e2e-$E2E_ID-tablet")
   # wireguard-go's control sockets are global (/var/run/wireguard/<if>.sock): unique names.
   WG_GW_IF="wg${E2E_ID}g"
+  # The pod the pod functions act on: "" is the main pod; e2e_pod_use switches.
+  E2E_POD=""
+  E2E_POD_DIR="$E2E_RUN/pod"
+  NS_LB="e2e-$E2E_ID-lb"
   declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s" [tablet]="wg${E2E_ID}t")
   E2E_BUSYBOX="$E2E_RUN/busybox"
   trap e2e_cleanup EXIT
@@ -171,7 +175,7 @@ e2e_cleanup() {
     ip netns delete "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
   done
-  for f in "$WG_GW_IF" "${CLIENT_IF[@]}"; do
+  for f in "$WG_GW_IF" "${CLIENT_IF[@]}" $(cat "$E2E_STATE/ifaces" 2>/dev/null); do
     rm -f "/var/run/wireguard/$f.sock" "/var/run/wireguard/$f.name"
   done
   if [ "${E2E_SUCCESS:-0}" = 1 ] && [ -z "${E2E_KEEP:-}" ]; then
@@ -254,12 +258,41 @@ e2e_synth() {
   [ -n "$E2E_MANIFEST" ] || { echo "cdk8s synth wrote no *.k8s.yaml into $E2E_RUN/synth" >&2; return 1; }
 }
 
-# e2e_extract: the pod's files and commands from the manifest ($E2E_RUN/pod).
+# e2e_extract: the current pod's files and commands from the manifest ($E2E_POD_DIR).
 e2e_extract() {
-  node "$E2E_DIR/tools/extract.js" "$E2E_MANIFEST" "$E2E_RUN/pod" >>"$E2E_STATE/extract.log" 2>&1 \
+  node "$E2E_DIR/tools/extract.js" "$E2E_MANIFEST" "$E2E_POD_DIR" >>"$E2E_STATE/extract.log" 2>&1 \
     || { cat "$E2E_STATE/extract.log" >&2; return 1; }
+  e2e_pod_env
+}
+
+# e2e_pod_env: the current pod's pod.env, with the containers' /bin/sh as busybox sh.
+e2e_pod_env() {
+  local c
   # shellcheck disable=SC1091
-  source "$E2E_RUN/pod/pod.env"
+  source "$E2E_POD_DIR/pod.env"
+  for c in POD_INIT_CMD POD_NGINX_CMD POD_AGENT_CMD POD_READY_CMD; do
+    local -n cmd=$c
+    [ "${cmd[0]}" = /bin/sh ] || { echo "adaptation 'busybox userland' no longer applies: $c starts with ${cmd[0]}, not /bin/sh" >&2; return 1; }
+    cmd[0]="$E2E_BUSYBOX/sh"
+    unset -n cmd
+  done
+}
+
+# e2e_pod_use NAME: the pod functions act on pod NAME from now on ("" is the
+# main pod, whose names have no suffix): its namespace, interface, files,
+# process and log names.
+e2e_pod_use() {
+  E2E_POD=${1:+-$1}
+  E2E_POD_DIR="$E2E_RUN/pod$E2E_POD"
+  NS_GW="e2e-$E2E_ID-gw$1"
+  WG_GW_IF="wg${E2E_ID}${1:-g}"
+  if [ -f "$E2E_POD_DIR/pod.env" ]; then e2e_pod_env; fi
+}
+
+# e2e_emptydirs: Kubernetes creates emptyDirs world-writable; the containers write there.
+e2e_emptydirs() {
+  local d
+  for d in "${POD_EMPTYDIRS[@]}"; do chmod 0777 "$d"; chgrp "$POD_FS_GROUP" "$d"; done
 }
 
 # e2e_adapt: the named adaptations of the emitted files to this machine.
@@ -291,16 +324,8 @@ e2e_adapt() {
   # The images' userland: busybox sh and applets (Alpine), first in the containers' PATH.
   mkdir -p "$E2E_BUSYBOX"
   for d in "${E2E_BUSYBOX_APPLETS[@]}"; do ln -sf "$(command -v busybox)" "$E2E_BUSYBOX/$d"; done
-  for d in POD_INIT_CMD POD_NGINX_CMD POD_AGENT_CMD; do
-    local -n cmd=$d
-    [ "${cmd[0]}" = /bin/sh ] || { echo "adaptation 'busybox userland' no longer applies: $d starts with ${cmd[0]}, not /bin/sh" >&2; return 1; }
-    cmd[0]="$E2E_BUSYBOX/sh"
-    unset -n cmd
-  done
   e2e_adaptation "busybox userland: the containers' /bin/sh is busybox ash, with busybox's ${E2E_BUSYBOX_APPLETS[*]} first in PATH (as in the Alpine images)"
-
-  # Kubernetes creates emptyDirs world-writable; the containers write there.
-  for d in "${POD_EMPTYDIRS[@]}"; do chmod 0777 "$d"; chgrp "$POD_FS_GROUP" "$d"; done
+  e2e_emptydirs
 
   # The client configs name the endpoint the library was given (a DNS name of
   # the load balancer); here the gateway's end of each client's link stands in.
@@ -320,7 +345,7 @@ e2e_adapt() {
 # generation directory of the pod's ConfigMap volume, adapted; prints its path.
 e2e_config_stage() {
   local gen
-  gen=$(node "$E2E_DIR/tools/extract.js" --stage "$1" "$E2E_RUN/pod") || return 1
+  gen=$(node "$E2E_DIR/tools/extract.js" --stage "$1" "$E2E_POD_DIR") || return 1
   e2e_adapt_generation "$gen" >&2 || return 1
   echo "$gen"
 }
@@ -381,7 +406,11 @@ e2e_topology_up() {
   for a in "$E2E_DNS_IP" "$E2E_PG_IP" "$E2E_REDIS_IP" "$E2E_ECHO_A_IP" "$E2E_ECHO_B_IP"; do
     ip -n "$NS_CLUSTER" address add "$a/32" dev lo || return 1
   done
-  # The pod's /etc/resolv.conf: what the kubelet writes, naming the cluster DNS.
+  e2e_resolv_conf
+}
+
+# e2e_resolv_conf: the pod's /etc/resolv.conf: what the kubelet writes, naming the cluster DNS.
+e2e_resolv_conf() {
   mkdir -p "/etc/netns/$NS_GW"
   printf 'search wireguard.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n' "$E2E_DNS_IP" \
     >"/etc/netns/$NS_GW/resolv.conf"
@@ -480,12 +509,12 @@ e2e_backends_up() {
 # e2e_gateway_init: the init container: its command, as root, in the pod's
 # namespace, with the wireguard-go shim first in PATH. Registers wireguard-go.
 e2e_gateway_init() {
-  local out="$E2E_STATE/init.log"
+  local out="$E2E_STATE/init$E2E_POD.log"
   echo "--- init $(date +%T.%N)" >>"$out"
   ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
     "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
-  [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register wg-gateway "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
+  [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register "wg-gateway$E2E_POD" "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
 }
 
 # e2e_nginx_start: the nginx container's command (start-nginx.sh, which stays as
@@ -493,15 +522,15 @@ e2e_gateway_init() {
 # capabilities), in the pod's namespace. Waits until nginx listens on every route.
 e2e_nginx_start() {
   local r
-  touch "$E2E_STATE/nginx.stdout.log"
-  chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx.stdout.log"
+  touch "$E2E_STATE/nginx$E2E_POD.stdout.log"
+  chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx$E2E_POD.stdout.log"
   ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
-    --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx.stdout.log" 2>>"$E2E_STATE/nginx.log" </dev/null &
-  e2e_register nginx $!
+    --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx$E2E_POD.stdout.log" 2>>"$E2E_STATE/nginx$E2E_POD.log" </dev/null &
+  e2e_register "nginx$E2E_POD" $!
   disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
   for r in "${ROUTE_NAMES[@]}"; do
     e2e_wait_until 5 "nginx to listen on ${ROUTE_ADDR[$r]}:${ROUTE_PORT[$r]}" \
-      e2e_listening "$NS_GW" "${ROUTE_ADDR[$r]}" "${ROUTE_PORT[$r]}" || { tail -n 20 "$E2E_STATE/nginx.log" >&2; return 1; }
+      e2e_listening "$NS_GW" "${ROUTE_ADDR[$r]}" "${ROUTE_PORT[$r]}" || { tail -n 20 "$E2E_STATE/nginx$E2E_POD.log" >&2; return 1; }
   done
 }
 
@@ -518,23 +547,33 @@ e2e_descendants() {
 # nginx's master and its workers.
 e2e_nginx_kill() {
   local top all p
-  top=$(e2e_pid nginx) || return 1
+  top=$(e2e_pid "nginx$E2E_POD") || return 1
   all=$(e2e_descendants "$top")
   # shellcheck disable=SC2086
   kill -KILL $all 2>/dev/null
   for p in $all; do e2e_wait_until 5 "nginx process $p to exit" e2e_gone "$p" || return 1; done
-  rm -f "$E2E_STATE/pids/nginx"
+  rm -f "$E2E_STATE/pids/nginx$E2E_POD"
 }
 
-# e2e_agent_start: the agent container's command, as root with NET_ADMIN only
-# (bounding and inheritable sets; no new privileges), in the pod's namespace.
-e2e_agent_start() {
-  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" \
-    setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs \
-    "${POD_AGENT_CMD[@]}" >>"$E2E_STATE/agent.log" 2>&1 </dev/null &
-  e2e_register agent $!
-  e2e_wait_until 5 "the agent to start watching" grep -q 'agent: watching' "$E2E_STATE/agent.log"
+# e2e_as_agent CMD...: CMD as the agent container: in the pod's namespace, root with
+# NET_ADMIN only (bounding and inheritable sets), no new privileges, busybox first in
+# PATH. With E2E_TIMEOUT=N, killed after N seconds (as the kubelet does to a probe).
+e2e_as_agent() {
+  ${E2E_TIMEOUT:+timeout -s KILL "$E2E_TIMEOUT"} ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" \
+    setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs "$@"
 }
+
+# e2e_agent_start: the agent container's command.
+e2e_agent_start() {
+  e2e_as_agent "${POD_AGENT_CMD[@]}" >>"$E2E_STATE/agent$E2E_POD.log" 2>&1 </dev/null &
+  e2e_register "agent$E2E_POD" $!
+  e2e_wait_until 5 "the agent to start watching" grep -q 'agent: watching' "$E2E_STATE/agent$E2E_POD.log"
+}
+
+# e2e_ready: the agent's readiness probe, run as the kubelet runs it: its exec
+# command in the agent container, killed after the probe's timeoutSeconds.
+# Prints its output; its exit code is the verdict.
+e2e_ready() { E2E_TIMEOUT=$POD_READY_TIMEOUT e2e_as_agent "${POD_READY_CMD[@]}" 2>&1; }
 
 e2e_gateway_up() { e2e_gateway_init && e2e_nginx_start && e2e_agent_start; }
 
@@ -613,4 +652,116 @@ e2e_psql() {
 # e2e_up: everything, in order.
 e2e_up() {
   e2e_synth && e2e_extract && e2e_adapt && e2e_topology_up && e2e_backends_up && e2e_gateway_up
+}
+
+# --- More replicas behind an emulated UDP Service (availability) ------------------------
+#
+#   ha1, ha2 (clients) --- lb namespace: VIP 172.29.0.1:<port> --DNAT--> pod A 10.250.1.2
+#   172.30.N.2             nftables: client-IP affinity, conntrack    --> pod B 10.250.2.2 ...
+#
+# What kube-proxy does for the gateway's Service (sessionAffinity ClientIP): a client's
+# first packet picks an endpoint (round robin over the endpoints, newest first) and
+# remembers the client's address for that endpoint; conntrack keeps the flow on it.
+# Removing an endpoint removes it from the choice, then deletes the UDP conntrack
+# entries to it, so the client's next packet picks another endpoint.
+
+E2E_VIP=172.29.0.1
+
+# e2e_pod_up NAME N: another replica of the gateway Deployment: its own namespace (cluster
+# link 10.244.(10+N).2/24), its own volumes from the same manifest, its three containers.
+# The pod functions then act on it (e2e_pod_use NAME).
+e2e_pod_up() {
+  local name=$1 n=$2
+  e2e_pod_use "$name"
+  e2e_extract || return 1
+  e2e_adapt_generation "$(readlink -f "$POD_CONFIG_DIR/..data")" >&2 || return 1
+  e2e_emptydirs
+  echo "$WG_GW_IF" >>"$E2E_STATE/ifaces"
+  e2e_ns_add "$NS_GW" 1 || return 1
+  e2e_link "$NS_GW" eth0 "10.244.$((10 + n)).2/24" "$NS_CLUSTER" "gwpod$name" "10.244.$((10 + n)).1/24" || return 1
+  ip -n "$NS_GW" route add default via "10.244.$((10 + n)).1" || return 1
+  e2e_resolv_conf
+}
+
+# e2e_lb_up: the load balancer's namespace and its nftables table.
+e2e_lb_up() {
+  e2e_ns_add "$NS_LB" 1 || return 1
+  ip -n "$NS_LB" address add "$E2E_VIP/32" dev lo || return 1
+  ip netns exec "$NS_LB" nft -f - <<EOF
+table ip svc {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr $E2E_VIP udp dport $GW_LISTEN_PORT jump service
+  }
+  chain service {
+  }
+}
+EOF
+}
+
+# e2e_lb_attach N: links the current pod to the load balancer: 10.250.N.2 in the pod.
+e2e_lb_attach() {
+  local n=$1
+  e2e_link "$NS_LB" "ep$n" "10.250.$n.1/24" "$NS_GW" lb0 "10.250.$n.2/24" || return 1
+  ip -n "$NS_GW" route add 172.30.0.0/16 via "10.250.$n.1"
+}
+
+# e2e_lb_endpoints IP...: the Service's endpoints now (newest first), as kube-proxy
+# syncs them: an affinity set and a chain per endpoint; new flows round-robin.
+e2e_lb_endpoints() {
+  local ip i=0 rules='' map=''
+  for ip in "$@"; do
+    local n=${ip//./_}
+    ip netns exec "$NS_LB" nft list set ip svc "aff_$n" >/dev/null 2>&1 \
+      || ip netns exec "$NS_LB" nft -f - <<EOF || return 1
+table ip svc {
+  set aff_$n { type ipv4_addr; flags dynamic,timeout; timeout 3h; }
+  chain ep_$n {
+    update @aff_$n { ip saddr }
+    dnat to $ip
+  }
+}
+EOF
+    rules+="add rule ip svc service ip saddr @aff_$n dnat to $ip"$'\n'
+    map+="${map:+, }$i : jump ep_$n"
+    i=$((i + 1))
+  done
+  [ "$i" = 0 ] || rules+="add rule ip svc service numgen inc mod $i vmap { $map }"$'\n'
+  ip netns exec "$NS_LB" nft -f - <<EOF || return 1
+flush chain ip svc service
+$rules
+EOF
+  # Endpoints no longer listed: their chain and affinity set go.
+  for n in $(ip netns exec "$NS_LB" nft list sets ip 2>/dev/null | awk '$1 == "set" && $2 ~ /^aff_/ { sub(/^aff_/, "", $2); print $2 }'); do
+    case " ${*//./_} " in *" $n "*) ;; *) ip netns exec "$NS_LB" nft delete chain ip svc "ep_$n" && ip netns exec "$NS_LB" nft delete set ip svc "aff_$n" ;; esac
+  done
+}
+
+# e2e_lb_forget IP: what kube-proxy does once an endpoint stopped serving: delete the
+# UDP conntrack entries to it, so its clients' next packets pick another endpoint.
+e2e_lb_forget() {
+  ip netns exec "$NS_LB" conntrack -D -p udp --reply-src "$1" >/dev/null 2>&1 || true
+}
+
+# e2e_ha_client_up NAME PEER N: a client namespace behind the load balancer (172.30.N.2)
+# running PEER's rendered client file, its Endpoint the Service's address.
+e2e_ha_client_up() {
+  local name=$1 peer=$2 n=$3 conf
+  NS_CLIENT[$name]="e2e-$E2E_ID-$name"
+  CLIENT_IF[$name]="wg${E2E_ID}$n"
+  echo "${CLIENT_IF[$name]}" >>"$E2E_STATE/ifaces"
+  e2e_ns_add "${NS_CLIENT[$name]}" 0 || return 1
+  e2e_link "${NS_CLIENT[$name]}" uplink "172.30.$n.2/24" "$NS_LB" "cl$n" "172.30.$n.1/24" || return 1
+  ip -n "${NS_CLIENT[$name]}" route add default via "172.30.$n.1" || return 1
+  conf="$E2E_RUN/clients/${CLIENT_IF[$name]}.conf"
+  sed "s/^Endpoint = .*/Endpoint = $E2E_VIP:$GW_LISTEN_PORT/" "$E2E_RUN/clients/rendered/$peer.conf" >"$conf" && chmod 600 "$conf"
+  e2e_client_up "$name" "$conf"
+}
+
+# e2e_pod_stop [SIGNAL]: the current pod's containers stop (TERM by default, as the
+# kubelet after preStop; KILL for a crash) and its WireGuard interface goes with it.
+e2e_pod_stop() {
+  local sig=${1:-TERM} name
+  if [ "$sig" = KILL ]; then e2e_nginx_kill; else e2e_stop "nginx$E2E_POD" TERM; fi
+  for name in "agent$E2E_POD" "wg-gateway$E2E_POD"; do e2e_stop "$name" "$sig"; done
 }

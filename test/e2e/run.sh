@@ -60,6 +60,10 @@ declare -A BREAKAGES=(
   [addconf]="init.sh uses wg addconf (never removes a peer) instead of wg syncconf -> 18, 19 fail"
   [no-rollback]="the agent does not restore wg0 when nginx refuses a configuration -> 19 fails"
   [restart-on-change]="every change replaces the pod (what configUpdates RESTART does) -> 14 to 19 fail"
+  [replica-own-key]="the second replica has a private key of its own instead of the gateway's -> 20 to 22 fail"
+  [no-drain]="a pod being removed stops at once, without its preStop wait -> 21 fails"
+  [stale-conntrack]="removing an endpoint keeps the UDP conntrack entries to it (kube-proxy would delete them) -> 21, 22 fail"
+  [probe-ignores-nginx]="the readiness probe does not check nginx's listeners -> 23 fails"
 )
 
 apply_breakages() {
@@ -395,8 +399,8 @@ wait_agent() {
   echo "agent, $(($(e2e_now_ms) - SWAP_MS)) ms after the swap: $(tail -n +"$((SWAP_LOG + 1))" "$E2E_STATE/agent.log" | grep "^agent: config $1 $2" | tail -n 1)"
 }
 
-# reaction TEST WHAT MS: records a reaction time for the summary.
-reaction() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$E2E_STATE/reactions.tsv"; }
+# reaction TEST WHAT MS [KIND]: records a reaction time for the summary (KIND: live or ha).
+reaction() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$E2E_STATE/reactions-${4:-live}.tsv"; }
 since_swap() { echo $(($(e2e_now_ms) - SWAP_MS)); }
 
 # live_begin: 50 held sessions of the laptop on route redis (echo-b), and a
@@ -497,12 +501,23 @@ t16() {
   return "$rc"
 }
 
+# ci_runner_up: ci-runner's tunnel works (after t12 restarted the gateway's WireGuard, an idle
+# peer re-handshakes about 15 s after its next data).
+ci_runner_up() {
+  local out
+  out=$(e2e_net ci-runner until-ok "$(route postgres)" --proto pg --max-ms 25000 --deadline-ms 26000 --attempt-timeout 2000 --interval 250) \
+    || { echo "control failed: ci-runner cannot reach postgres: $out"; return 1; }
+}
+
 t17() {
   local rc=0 out
+  ci_runner_up || return 1
   live_begin || return 1
-  out=$(e2e_net ci-runner probe "$(route orders-db)" --proto pg --timeout 2000) \
-    && { echo "control failed: ci-runner reaches orders-db before the change: $out"; rc=1; } \
-    || echo "before: ci-runner -> orders-db refused (not in its allowPeers)"
+  out=$(e2e_net ci-runner probe "$(route orders-db)" --proto pg --timeout 2000)
+  case $out in
+    *'closed by the other end'*) echo "before: ci-runner -> orders-db refused by nginx (not in its allowPeers)" ;;
+    *) echo "control failed: before the change, ci-runner -> orders-db should be refused by nginx: $out"; return 1 ;;
+  esac
   live_swap allow-ci-on-orders-db || rc=1
   out=$(e2e_net ci-runner until-ok "$(route orders-db)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 1000) || rc=1
   echo "allowPeers [laptop, ci-runner]: ci-runner -> orders-db: $out"
@@ -519,9 +534,8 @@ t17() {
 
 t18() {
   local rc=0 out
+  ci_runner_up || return 1
   live_begin || return 1
-  out=$(e2e_net ci-runner until-ok "$(route postgres)" --proto pg --max-ms 25000 --deadline-ms 26000 --attempt-timeout 2000 --interval 250) \
-    || { echo "control failed: ci-runner cannot reach postgres before the change: $out"; return 1; }
   live_swap remove-peer || rc=1
   out=$(e2e_net ci-runner until-fail "$(route postgres)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 500 --interval 100) || rc=1
   echo "ci-runner removed: its new connections: $out"
@@ -566,6 +580,153 @@ apply_live_breakages() {
   return 0
 }
 
+# --- Availability: several replicas behind an emulated UDP Service -----------------------
+# Pod A is the main pod; B, C and D are more replicas from the same manifest. The clients
+# ha1 (the laptop's rendered file) and ha2 (ci-runner's) reach the pods through the
+# load balancer's address, with only their Endpoint changed. See lib.sh for the emulation.
+
+POD_LB_IP_a=10.250.1.2
+ha_pod() { e2e_pod_use "$1"; }                    # "" is pod A
+ha_peer_endpoint() { ip netns exec "e2e-$E2E_ID-gw$1" wg show "wg${E2E_ID}${1:-g}" endpoints | awk -v k="$2" '$1 == k { print $2 }'; }
+ha_on() { [ "$(ha_peer_endpoint "$1" "$2" | cut -d: -f1)" = "$3" ]; }
+
+# ha_wait_ready: polls the current pod's readiness probe until it passes (20 s at most);
+# prints the time it took.
+ha_wait_ready() {
+  local t0 out
+  t0=$(e2e_now_ms)
+  until out=$(e2e_ready); do
+    [ $(($(e2e_now_ms) - t0)) -lt 20000 ] || { echo "pod ${E2E_POD#-} not ready after 20 s: $out"; return 1; }
+    sleep 0.25
+  done
+  echo "pod ${E2E_POD#-}: readiness probe passed $(($(e2e_now_ms) - t0)) ms after its containers started: $out"
+}
+
+# ha_hold NAME CLIENT N: N sessions of CLIENT held on route redis (echo-b).
+ha_hold() {
+  local name=$1 client=$2 n=$3 ready="$E2E_STATE/$1.ready"
+  rm -f "$ready" "$E2E_STATE/$name.log"
+  e2e_spawn "$name" "${NS_CLIENT[$client]}" node "$E2E_NET_TOOL" hold "$(route redis)" --sessions "$n" --expect echo-b --ready "$ready"
+  e2e_wait_until 20 "$n held sessions of $client" test -f "$ready" || { cat "$E2E_STATE/$name.log"; return 1; }
+}
+
+# ha_recover CLIENT LIMIT_MS WHAT: the client's new connections until one answers: its
+# first attempt is its next data after the change.
+ha_recover() {
+  local out mark
+  mark=$(e2e_now_ms)
+  out=$(e2e_net "$1" until-ok "$(route postgres)" --proto pg --since "$mark" --max-ms "$2" --deadline-ms $(($2 + 5000)) \
+    --interval 250 --attempt-timeout 2000) || { echo "$1 did not recover: $out"; return 1; }
+  echo "$1 after $3: $out"
+  reaction "${FUNCNAME[1]}" "$3" "$(echo "$out" | grep -o '[0-9]* ms after the mark' | tr -dc 0-9)" ha
+}
+
+ha_setup() {
+  case ${HA_UP:-} in 1) return 0 ;; failed) echo "the replicas' setup failed in an earlier test"; return 1 ;; esac
+  HA_UP=failed
+  local p
+  # Route redis leads to echo-b (the held sessions echo there); settled with the laptop.
+  redis_at echo-b "$E2E_ECHO_B_IP" >/dev/null || return 1
+  # The direct clients step aside: a peer's key lives on one device at a time.
+  for p in laptop ci-runner tablet; do e2e_stop "wg-$p" || return 1; done
+  e2e_lb_up || return 1
+  ha_pod "" && e2e_lb_attach 1 || return 1
+  e2e_pod_up b 2 || return 1
+  if breaking replica-own-key; then (umask 077 && wg genkey >"$E2E_POD_DIR/vol/private-key/private-key"); fi
+  e2e_gateway_up && e2e_lb_attach 2 || return 1
+  ha_wait_ready >/dev/null || return 1
+  e2e_lb_endpoints 10.250.1.2 10.250.2.2 || return 1
+  ha_pod ""
+  # ha1 first, so that round robin gives it pod A and ha2 pod B.
+  e2e_ha_client_up ha1 laptop 1 || return 1
+  e2e_wait_until 10 "ha1's handshake with pod A" ha_on "" "${PEER_PUBLIC_KEY[laptop]}" 172.30.1.2 || return 1
+  e2e_ha_client_up ha2 ci-runner 2 || return 1
+  HA_UP=1
+}
+
+t20() {
+  local rc=0 out
+  ha_setup || { echo "the two replicas, the load balancer or the clients did not come up"; return 1; }
+  e2e_wait_until 10 "ha2's handshake" bash -c "ip netns exec e2e-$E2E_ID-gwb wg show wg${E2E_ID}b endpoints | grep -q 172.30.2.2" \
+    || { echo "pod B never heard from ha2 (own key? load balancer?)"; rc=1; }
+  ha_on "" "${PEER_PUBLIC_KEY[laptop]}" 172.30.1.2 && echo "ha1 (laptop's file, Endpoint $E2E_VIP) is on pod A" || { echo "ha1 is not on pod A"; rc=1; }
+  ha_on b "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 (ci-runner's file, Endpoint $E2E_VIP) is on pod B" || { echo "ha2 is not on pod B"; rc=1; }
+  for c in ha1 ha2; do
+    out=$(E2E_PSQL_TIMEOUT=5 ip netns exec "${NS_CLIENT[$c]}" env PGCONNECT_TIMEOUT=5 psql -XAtq \
+      "host=${ROUTE_ADDR[postgres]} port=${ROUTE_PORT[postgres]} user=postgres dbname=postgres sslmode=disable" -c "select 'through the Service'" 2>&1) \
+      || { echo "$c: psql failed: $out"; rc=1; continue; }
+    echo "$c: psql -> $out"
+  done
+  return "$rc"
+}
+
+t21() {
+  local rc=0 out
+  ha_setup || return 1
+  ha_hold hold-ha ha1 50 || return 1
+  ha_hold hold-drain ha2 10 || return 1
+  # The rolling update: a new pod first (maxSurge 1), ready by its own probe.
+  e2e_pod_up c 3 && e2e_gateway_up && e2e_lb_attach 3 || { echo "pod C did not start"; return 1; }
+  ha_wait_ready || return 1
+  e2e_lb_endpoints 10.250.3.2 10.250.1.2 || return 1
+  # Then the old one is deleted: terminating, out of the Service's choice for new
+  # clients, and its preStop wait keeps it serving the clients it has.
+  local expected=$POD_DRAIN_SECONDS drain=$POD_DRAIN_SECONDS stopped=''
+  if breaking no-drain; then drain=0; fi
+  echo "pod B terminating: out of the Service for new clients; its preStop waits ${drain} s before SIGTERM"
+  sleep "$drain"
+  if [ "$drain" -lt "$expected" ]; then ha_pod b && e2e_pod_stop TERM && stopped=1 && ha_pod "" && sleep $((expected - drain)); fi
+  # Its established sessions must have been served for the whole drainTime of the manifest.
+  finish hold-drain || { echo "pod B did not serve its established sessions for its ${expected} s drain"; rc=1; }
+  [ -n "$stopped" ] || { ha_pod b && e2e_pod_stop TERM; }
+  breaking stale-conntrack || e2e_lb_forget 10.250.2.2
+  ha_pod ""
+  ha_recover ha2 25000 "pod B went away (rolling update)" || rc=1
+  ha_on c "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 is on pod C now, with its unchanged file" || { echo "ha2 is not on pod C"; rc=1; }
+  finish hold-ha || rc=1
+  return "$rc"
+}
+
+t22() {
+  local rc=0
+  ha_setup || return 1
+  ha_on c "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 || { echo "t22 needs ha2 on pod C (t21)"; return 1; }
+  ha_hold hold-ha ha1 50 || return 1
+  # Pod C dies (SIGKILL: wireguard-go, nginx, the agent); kube-proxy drops the endpoint.
+  ha_pod c && e2e_pod_stop KILL
+  e2e_lb_endpoints 10.250.1.2 || return 1
+  breaking stale-conntrack || e2e_lb_forget 10.250.3.2
+  ha_pod ""
+  ha_recover ha2 25000 "pod C was killed" || rc=1
+  ha_on "" "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 is on pod A now, with its unchanged file" || { echo "ha2 is not on pod A"; rc=1; }
+  finish hold-ha || rc=1
+  return "$rc"
+}
+
+t23() {
+  local rc=0 out
+  ha_pod ""
+  if breaking probe-ignores-nginx; then
+    sed -i 's/^    socket "\${l%:\*}" "\${l#\*:}" 0A || .*$/    :/' "$POD_AGENT_DIR/good/init.sh"
+  fi
+  out=$(e2e_ready) && echo "pod A, healthy: probe exit 0: $out" || { echo "pod A is healthy but its probe says: $out"; rc=1; }
+  e2e_nginx_kill || return 1
+  out=$(e2e_ready) && { echo "nginx is down on pod A but its probe passed: $out"; rc=1; } || echo "pod A without nginx: probe failed as it must: $out"
+  e2e_nginx_start || return 1
+  out=$(e2e_ready) && echo "pod A, nginx back: probe exit 0" || { echo "nginx is back on pod A but its probe says: $out"; rc=1; }
+  # A replica whose init container failed (no private key): the kubelet keeps its containers
+  # from starting; its probe, run anyway, says why it is not ready.
+  e2e_pod_up d 4 || return 1
+  rm -f "$E2E_POD_DIR/vol/private-key/private-key"
+  out=$(e2e_gateway_init 2>&1) && { echo "init succeeded without a key: $out"; rc=1; } || echo "pod D: init failed as it must: $(echo "$out" | tail -n 1)"
+  out=$(e2e_ready) && { echo "pod D's init failed but its probe passed: $out"; rc=1; } || echo "pod D: probe failed: $out"
+  e2e_agent_start >/dev/null 2>&1
+  sleep 1.5
+  out=$(e2e_ready) && { echo "pod D's init failed, its agent runs, and its probe passed: $out"; rc=1; } || echo "pod D with its agent running: probe failed: $out"
+  ha_pod ""
+  return "$rc"
+}
+
 TESTS=(
   "t01|psql through the tunnel to ProxiedService postgres runs a query"
   "t02|redis-cli PING through the tunnel to ProxiedService redis"
@@ -586,6 +747,10 @@ TESTS=(
   "t17|live: change allowPeers; enforced for new connections within 3 s, both ways"
   "t18|live: remove a peer; its traffic stops within 3 s, others untouched"
   "t19|live: a broken update (bad wg0.conf, bad nginx.conf) applies nothing and says why; the next good one applies"
+  "t20|replicas: two clients through the Service, each on a different pod, both work"
+  "t21|replicas: rolling update (surge, ready by probe, drain, remove): the moved client recovers within 25 s, the other untouched"
+  "t22|replicas: a pod killed: its client recovers on another within 25 s of its next data, the other untouched"
+  "t23|readiness: the synthesized probe fails while nginx is down or after a failed init, passes when healthy"
 )
 
 if [ -n "${LIST:-}" ]; then
@@ -679,10 +844,11 @@ for t in "${TESTS[@]}"; do
   sed 's/^/      /' "$E2E_STATE/$id.out"
 done
 
-if [ -s "$E2E_STATE/reactions.tsv" ]; then
-  sort -t$'\t' -k3,3n "$E2E_STATE/reactions.tsv" | awk -F'\t' '{ ms[NR] = $3; what = what sprintf("%s %s %d ms; ", $1, $2, $3) }
-    END { printf "live changes: median %d ms, max %d ms over %d reactions (%s)\n", (NR % 2 ? ms[(NR + 1) / 2] : (ms[NR / 2] + ms[NR / 2 + 1]) / 2), ms[NR], NR, what }'
-fi
+for kind in live ha; do
+  [ -s "$E2E_STATE/reactions-$kind.tsv" ] || continue
+  sort -t$'\t' -k3,3n "$E2E_STATE/reactions-$kind.tsv" | awk -F'\t' -v kind="$([ "$kind" = live ] && echo 'live changes' || echo 'failover')" '{ ms[NR] = $3; what = what sprintf("%s %s %d ms; ", $1, $2, $3) }
+    END { printf "%s: median %d ms, max %d ms over %d (%s)\n", kind, (NR % 2 ? ms[(NR + 1) / 2] : (ms[NR / 2] + ms[NR / 2 + 1]) / 2), ms[NR], NR, what }'
+done
 total=$((($(e2e_now_ms) - STARTED) / 1000))
 if [ "${CI:-}" = true ] && [ "$total" -gt "$BUDGET_SECONDS" ]; then
   echo "FAIL  budget: the suite took $total s, over the $BUDGET_SECONDS s CI budget"

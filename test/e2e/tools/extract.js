@@ -163,8 +163,19 @@ const emptyDir = (mountPath) => {
   return m && volumes[m.volume].kind === 'emptyDir' ? m.dir : fail(`nothing emptyDir is mounted at ${mountPath}`);
 };
 
+const probe = agent.readinessProbe;
+if (!probe?.exec?.command?.length) fail('the agent container has no exec readiness probe');
+const preStop = main.lifecycle?.preStop?.exec?.command ?? [];
+if (JSON.stringify(agent.lifecycle ?? {}) !== JSON.stringify(main.lifecycle ?? {})) fail('nginx and the agent must drain alike (preStop)');
+const drainSeconds = preStop.length === 0 ? 0 : preStop[0] === 'sleep' && /^\d+$/.test(preStop[1]) ? Number(preStop[1]) : fail(`preStop ${JSON.stringify(preStop)}: only "sleep N" is emulated`);
+
 const lines = [
   '# Written by test/e2e/tools/extract.js from the synthesized manifest. Do not edit.',
+  arr('POD_READY_CMD', probe.exec.command.map(rewrite)),
+  `POD_READY_TIMEOUT=${q(probe.timeoutSeconds ?? 1)}`,
+  `POD_READY_PERIOD=${q(probe.periodSeconds ?? 10)}`,
+  `POD_DRAIN_SECONDS=${q(drainSeconds)}`,
+  `POD_GRACE_SECONDS=${q(pod.terminationGracePeriodSeconds ?? 30)}`,
   arr('POD_INIT_CMD', command(init)),
   arr('POD_NGINX_CMD', command(main)),
   arr('POD_AGENT_CMD', command(agent)),
