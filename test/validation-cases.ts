@@ -66,7 +66,7 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid listenPort 70000: must be an integer from 1 to 65535. Fix: pick a UDP port, usually 51820'),
   C('V10', NET, 'a node port outside the node port range (30000-32767, or serviceNodePortRange)', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, nodePort: 80 }),
     'test/gw: invalid nodePort 80: must be an integer inside the cluster\'s node port range 30000-32767. Fix: pick a free node port such as 31820, or omit nodePort to let Kubernetes pick one; if your API server\'s --service-node-port-range differs, set serviceNodePortRange'),
-  C('V65', NET, 'a node port range that is not "<first>-<last>" in order', 'construct', () => testGateway({ nodePort: 31820, serviceNodePortRange: '32767-30000' }),
+  C('V66', NET, 'a node port range that is not "<first>-<last>" in order', 'construct', () => testGateway({ nodePort: 31820, serviceNodePortRange: '32767-30000' }),
     'test/gw: invalid serviceNodePortRange "32767-30000": must be "<first>-<last>", two ports from 1 to 65535 in order, as the API server\'s --service-node-port-range. Fix: copy your API server\'s --service-node-port-range, or omit it for the default "30000-32767"'),
   C('V11', NET, 'a route address with a prefix', 'construct', () => testGateway().addProxiedService('pg', { serviceName: 'pg', port: 5432, address: '10.99.0.5/32' }),
     'test/gw/pg: invalid address "10.99.0.5/32": must be a single IPv4 address "a.b.c.d". Fix: give a single address without a prefix, for example "10.99.0.5"'),
@@ -106,21 +106,21 @@ export const CASES: ValidationCase[] = [
     `test/gw/pg: invalid serviceName "${'p'.repeat(40)}.wireguard.svc.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: shorten the Service name, its namespace or the gateway's clusterDomain: together they form the DNS name nginx resolves`),
   C('V27', NAMES, 'a DNS namespace that is no DNS label', 'construct', () => testGateway({ dnsNamespace: 'kube_system' }),
     'test/gw: invalid dnsNamespace "kube_system": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace of your cluster DNS, usually "kube-system"'),
-  C('V66', NAMES, 'a gateway name that is no DNS-1035 label', 'construct', () => testGateway({ name: 'VPN_gw' }),
+  C('V67', NAMES, 'a gateway name that is no DNS-1035 label', 'construct', () => testGateway({ name: 'VPN_gw' }),
     'test/gw: invalid name "VPN_gw": must be a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit; it names every object of the gateway. Fix: use a name like "vpn-gw"'),
-  C('V67', NAMES, 'a construct id that cannot be the gateway\'s name, without a name', 'construct', () => new WireguardGateway(testChart(), 'VPN_Gateway', { privateKey: WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY) }),
+  C('V68', NAMES, 'a construct id that cannot be the gateway\'s name, without a name', 'construct', () => new WireguardGateway(testChart(), 'VPN_Gateway', { privateKey: WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY) }),
     'test/VPN_Gateway: invalid name undefined: without a name the construct id "VPN_Gateway", in lower case, names every object of the gateway, and it is not a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit. Fix: pass name, for example name: "vpn-gateway"'),
-  C('V68', NAMES, 'a label key that is no qualified name', 'construct', () => testGateway({ serviceLabels: { 'team name': 'payments' } }),
+  C('V69', NAMES, 'a label key that is no qualified name', 'construct', () => testGateway({ serviceLabels: { 'team name': 'payments' } }),
     'test/gw: invalid serviceLabels key "team name": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a key like "example.com/team" or "team"'),
-  C('V69', NAMES, 'a label value that is no label value', 'construct', () => testGateway({ podMetadata: { labels: { team: 'payments team' } } }),
+  C('V70', NAMES, 'a label value that is no label value', 'construct', () => testGateway({ podMetadata: { labels: { team: 'payments team' } } }),
     'test/gw: invalid podMetadata.labels["team"] "payments team": a label value is empty or 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a short value like "payments"; put free text in an annotation'),
-  C('V70', NAMES, 'an annotation key that is no qualified name', 'construct', () => testGateway({ serviceAnnotations: { 'example.com/a/b': 'x' } }),
+  C('V71', NAMES, 'an annotation key that is no qualified name', 'construct', () => testGateway({ serviceAnnotations: { 'example.com/a/b': 'x' } }),
     'test/gw: invalid serviceAnnotations key "example.com/a/b": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a key like "example.com/owner"'),
-  C('V71', NAMES, 'a loadBalancerClass that is no qualified name', 'construct', () => testGateway({ loadBalancerClass: 'aws nlb' }),
+  C('V72', NAMES, 'a loadBalancerClass that is no qualified name', 'construct', () => testGateway({ loadBalancerClass: 'aws nlb' }),
     'test/gw: invalid loadBalancerClass "aws nlb": must be a qualified name: an optional DNS subdomain prefix and "/", then 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use your load balancer controller\'s class, for example "service.k8s.aws/nlb" (AWS Load Balancer Controller)'),
-  C('V72', NAMES, 'a priority class name that is no DNS subdomain', 'construct', () => testGateway({ priorityClassName: 'High_Priority' }),
+  C('V73', NAMES, 'a priority class name that is no DNS subdomain', 'construct', () => testGateway({ priorityClassName: 'High_Priority' }),
     'test/gw: invalid priorityClassName "High_Priority": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: use the name of a PriorityClass of the cluster, for example "system-cluster-critical"'),
-  C('V73', NAMES, 'a Secret name that is no DNS subdomain', 'construct', () => testGateway({ privateKey: WireguardKey.fromSecretName('wg_key', { publicKey: TEST_SERVER_PUBLIC_KEY }) }),
+  C('V74', NAMES, 'a Secret name that is no DNS subdomain', 'construct', () => testGateway({ privateKey: WireguardKey.fromSecretName('wg_key', { publicKey: TEST_SERVER_PUBLIC_KEY }) }),
     'test/gw: invalid privateKey secretName "wg_key": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: pass the name of the Secret that holds the private key, for example "wireguard-gateway-key"'),
 
   // --- Duplicates, collisions -------------------------------------------------
@@ -135,19 +135,19 @@ export const CASES: ValidationCase[] = [
   // --- Contradictory and missing options -----------------------------------------
   C('V30', CONTRA, 'loadBalancerSourceRanges on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['192.0.2.0/24'] }),
     'test/gw: invalid loadBalancerSourceRanges ["192.0.2.0/24"]: they only apply to serviceType LOAD_BALANCER, not NodePort. Fix: drop loadBalancerSourceRanges, or use GatewayServiceType.LOAD_BALANCER'),
-  C('V74', CONTRA, 'defineNamespace on a namespace other workloads share (default, kube-system, kube-public, kube-node-lease)', 'construct', () => testGateway({ defineNamespace: true }, testChart('default')),
+  C('V75', CONTRA, 'defineNamespace on a namespace other workloads share (default, kube-system, kube-public, kube-node-lease)', 'construct', () => testGateway({ defineNamespace: true }, testChart('default')),
     'test/gw: invalid namespace "default": defineNamespace labels the namespace "pod-security.kubernetes.io/enforce: privileged", which would lower Pod Security for every workload in it; "default", "kube-system", "kube-public", "kube-node-lease" are refused. Fix: give the gateway a namespace of its own (the namespace prop or the chart\'s, for example "wireguard"), or drop defineNamespace'),
-  C('V75', CONTRA, 'loadBalancerClass on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerClass: 'service.k8s.aws/nlb' }),
+  C('V76', CONTRA, 'loadBalancerClass on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerClass: 'service.k8s.aws/nlb' }),
     'test/gw: invalid loadBalancerClass "service.k8s.aws/nlb": it only applies to serviceType LOAD_BALANCER, not NodePort. Fix: drop loadBalancerClass, or use GatewayServiceType.LOAD_BALANCER'),
-  C('V76', CONTRA, 'serviceNodePortRange without nodePort', 'construct', () => testGateway({ serviceNodePortRange: '20000-22767' }),
+  C('V77', CONTRA, 'serviceNodePortRange without nodePort', 'construct', () => testGateway({ serviceNodePortRange: '20000-22767' }),
     'test/gw: invalid serviceNodePortRange "20000-22767": it only checks nodePort, which is not set. Fix: set nodePort too, or drop serviceNodePortRange'),
-  C('V77', CONTRA, 'a pod label the gateway sets itself, in podMetadata', 'construct', () => testGateway({ podMetadata: { labels: { 'app.kubernetes.io/instance': 'vpn' } } }),
+  C('V78', CONTRA, 'a pod label the gateway sets itself, in podMetadata', 'construct', () => testGateway({ podMetadata: { labels: { 'app.kubernetes.io/instance': 'vpn' } } }),
     'test/gw: invalid podMetadata.labels["app.kubernetes.io/instance"] "vpn": the gateway sets this label on its pods itself (to "gw"). Fix: drop it from podMetadata; add your own label under another key'),
-  C('V85', CONTRA, 'a Service label the gateway sets itself, in serviceLabels', 'construct', () => testGateway({ serviceLabels: { 'app.kubernetes.io/name': 'vpn' } }),
+  C('V86', CONTRA, 'a Service label the gateway sets itself, in serviceLabels', 'construct', () => testGateway({ serviceLabels: { 'app.kubernetes.io/name': 'vpn' } }),
     'test/gw: invalid serviceLabels["app.kubernetes.io/name"] "vpn": the gateway sets this label on its Service itself (to "wireguard-gateway"). Fix: drop it from serviceLabels; add your own label under another key'),
-  C('V78', CONTRA, 'the configuration checksum annotation, in podMetadata', 'construct', () => testGateway({ podMetadata: { annotations: { 'wireguard-gateway.cdk8s.io/config-checksum': 'x' } } }),
+  C('V79', CONTRA, 'the configuration checksum annotation, in podMetadata', 'construct', () => testGateway({ podMetadata: { annotations: { 'wireguard-gateway.cdk8s.io/config-checksum': 'x' } } }),
     'test/gw: invalid podMetadata.annotations["wireguard-gateway.cdk8s.io/config-checksum"] "x": the gateway sets this annotation to the checksum of its configuration, which rolls the pod when it changes. Fix: drop it from podMetadata'),
-  C('V79', CONTRA, 'podMetadata other than labels and annotations', 'construct', () => testGateway({ podMetadata: { name: 'gateway-pod' } }),
+  C('V80', CONTRA, 'podMetadata other than labels and annotations', 'construct', () => testGateway({ podMetadata: { name: 'gateway-pod' } }),
     'test/gw: invalid podMetadata.name "gateway-pod": only labels and annotations apply to the gateway\'s pod template. Fix: drop name from podMetadata'),
   C('V31', CONTRA, 'both service and serviceName', 'construct', () => {
     const gw = testGateway();
@@ -209,14 +209,14 @@ export const CASES: ValidationCase[] = [
     for (const id of ['a', 'b', 'c']) gw.addProxiedService(id, { serviceName: id, port: 5432 });
     return synth(gw);
   }, '[test/gw] test/gw/b: invalid address "10.99.0.1": it is the automatic address of this route (derived from its name), and route test/gw/a (derived from its name) has it too. Fix: give the gateway a larger serviceNetwork (10.99.0.0/30 has no free address left, 2 usable), or let routes share an explicit address on different ports'),
-  C('V80', APP, 'two routes whose names give one automatic address', 'synth', () => {
+  C('V81', APP, 'two routes whose names give one automatic address', 'synth', () => {
     const gw = testGateway();
     gw.addProxiedService('orders-cache', { serviceName: 'orders-cache', port: 6379 });
     gw.addProxiedService('sessions-cache', { serviceName: 'sessions-cache', port: 6379 });
     return synth(gw);
   }, '[test/gw] test/gw/sessions-cache: invalid address "10.99.0.227": it is the automatic address of this route (derived from its name), and route test/gw/orders-cache (derived from its name) has it too. '
     + 'Fix: give one of them an explicit address that no route uses, for example address: "10.99.0.228" on test/gw/sessions-cache; if peers already reach test/gw/sessions-cache at 10.99.0.227, give it to test/gw/orders-cache instead'),
-  C('V81', APP, 'an explicit address that is another route\'s automatic address', 'synth', () => {
+  C('V82', APP, 'an explicit address that is another route\'s automatic address', 'synth', () => {
     const gw = testGateway();
     gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
     gw.addProxiedService('redis', { serviceName: 'redis', port: 6379, address: '10.99.5.187' });
@@ -269,19 +269,19 @@ export const CASES: ValidationCase[] = [
     return synth(gw);
   }, '[test/gw] test/gw/a: invalid address "10.20.0.7": it is inside 10.20.0.0/16, the cidrs of route test/gw/rds, and the pod routes every peer\'s address into the tunnel, so its traffic to 10.20.0.7 would go to this peer. '
     + 'Fix: give the peer an address outside every network the gateway talks to (the routes\' cidrs and egressCidrs, dnsCidrs and resolverAddresses)'),
-  C('V82', APP, 'a service network that overlaps a network the gateway talks to (cidrs, egressCidrs, dnsCidrs, resolverAddresses)', 'synth', () => {
+  C('V83', APP, 'a service network that overlaps a network the gateway talks to (cidrs, egressCidrs, dnsCidrs, resolverAddresses)', 'synth', () => {
     const gw = testGateway({ serviceNetwork: '10.20.16.0/20' });
     gw.addManagedDbRoute('rds', { host: 'db.example.com', port: 5432, cidrs: ['10.20.0.0/16'] });
     return synth(gw);
   }, '[test/gw] test/gw: invalid serviceNetwork "10.20.16.0/20": it overlaps 10.20.0.0/16, the cidrs of route test/gw/rds, and the pod holds the service addresses itself, so its traffic to a target at one of them would never leave the pod. '
     + 'Fix: pick a serviceNetwork that overlaps no network the gateway talks to (the routes\' cidrs and egressCidrs, dnsCidrs and resolverAddresses)'),
-  C('V83', APP, 'two gateways of one name in one namespace', 'synth', () => {
+  C('V84', APP, 'two gateways of one name in one namespace', 'synth', () => {
     const chart = testChart();
     gatewayWithRoute({}, chart);
     const other = gatewayWithRoute({}, new Construct(chart, 'team'));
     return synth(other);
   }, '[test/team/gw] test/team/gw: invalid name "gw": gateway test/gw has the same name in namespace "wireguard", and every object of a gateway is named after it. Fix: give one of them another name (the name prop), or another namespace'),
-  C('V84', APP, 'two allow-from-gateway policies of one name in one namespace', 'synth', () => {
+  C('V85', APP, 'two allow-from-gateway policies of one name in one namespace', 'synth', () => {
     const chart = testChart();
     for (const [scope, namespace] of [[chart, 'vpn-a'], [new Construct(chart, 'team'), 'vpn-b']] as const) {
       testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 });
