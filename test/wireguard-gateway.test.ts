@@ -203,7 +203,10 @@ describe('WireguardGateway', () => {
       const spec = pod(synth(smallGateway()));
       expect(spec.containers[1].readinessProbe).toEqual({
         exec: { command: ['/bin/sh', '/etc/wireguard-gateway/agent.sh', 'ready'] },
-        periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2, successThreshold: 1,
+        periodSeconds: 5,
+        timeoutSeconds: 3,
+        failureThreshold: 2,
+        successThreshold: 1,
       });
       expect([...spec.containers, ...spec.initContainers].filter((c: any) => c.livenessProbe !== undefined)).toEqual([]);
     });
