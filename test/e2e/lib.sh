@@ -31,7 +31,7 @@ E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
 
 # Debian packages the harness needs, and a command (or file) proving each is there.
-E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox)
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox nftables conntrack)
 # The images' /bin/sh is busybox ash (Alpine), with busybox's awk, sed, grep and
 # the rest: the pod's scripts run with these applets first in PATH, so that they
 # are tested against busybox, not GNU or mawk (adaptation "busybox userland").
@@ -193,7 +193,7 @@ e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tai
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
   local c
-  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox; do
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox nft conntrack; do
     command -v "$c" >/dev/null 2>&1 || echo "command $c"
   done
   [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"

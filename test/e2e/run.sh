@@ -402,6 +402,11 @@ wait_agent() {
 # reaction TEST WHAT MS [KIND]: records a reaction time for the summary (KIND: live or ha).
 reaction() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$E2E_STATE/reactions-${4:-live}.tsv"; }
 since_swap() { echo $(($(e2e_now_ms) - SWAP_MS)); }
+# reaction_of TEST WHAT OUTPUT [KIND]: records the time an e2e-net verdict reports
+# ("N ms after the mark", or "started N ms" for until-fail).
+reaction_of() {
+  reaction "$1" "$2" "$(echo "$3" | grep -oE '[0-9]+ ms after the mark|started [0-9]+ ms' | head -n 1 | tr -dc 0-9)" "${4:-live}"
+}
 
 # live_begin: 50 held sessions of the laptop on route redis (echo-b), and a
 # recent handshake (WireGuard rekeys every 120 s of a session, which would
@@ -454,7 +459,7 @@ t14() {
     e2e_client_up tablet || rc=1
     out=$(e2e_net tablet until-ok "$(route postgres)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000) || rc=1
     echo "tablet (brought up once the gateway had it): $out"
-    reaction t14 "new peer reaches its routes" "$(echo "$out" | grep -o '[0-9]* ms after the mark' | tr -dc 0-9)"
+    reaction_of t14 "new peer reaches its routes" "$out"
     e2e_psql tablet postgres "select 1" >/dev/null 2>&1 && echo "tablet: psql through route postgres works" || { echo "tablet: psql failed"; rc=1; }
   fi
   wait_agent "$SWAP_ID" applied || rc=1
@@ -470,7 +475,7 @@ t15() {
   # The laptop's client file is the one rendered before the change.
   out=$(e2e_net laptop until-ok "$target" --expect echo-a --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000) || rc=1
   echo "laptop (unchanged client file) -> new route cache-replica $target: $out"
-  reaction t15 "new route answers" "$(echo "$out" | grep -o '[0-9]* ms after the mark' | tr -dc 0-9)"
+  reaction_of t15 "new route answers" "$out"
   wait_agent "$SWAP_ID" applied || rc=1
   live_end || rc=1
   return "$rc"
@@ -488,7 +493,7 @@ t16() {
   live_swap base || rc=1
   out=$(e2e_net laptop until-fail "$target" --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 1000 --error ECONNREFUSED) || rc=1
   echo "new connections to the removed route $target: $out"
-  reaction t16 "removed route refuses" "$(echo "$out" | grep -o 'started [0-9]* ms' | tr -dc 0-9)"
+  reaction_of t16 "removed route refuses" "$out"
   wait_agent "$SWAP_ID" applied || rc=1
   # Sessions already open on the removed route keep working until they close.
   sleep 1
@@ -521,12 +526,12 @@ t17() {
   live_swap allow-ci-on-orders-db || rc=1
   out=$(e2e_net ci-runner until-ok "$(route orders-db)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 1000) || rc=1
   echo "allowPeers [laptop, ci-runner]: ci-runner -> orders-db: $out"
-  reaction t17 "allowPeers grant" "$(echo "$out" | grep -o '[0-9]* ms after the mark' | tr -dc 0-9)"
+  reaction_of t17 "allowPeers grant" "$out"
   wait_agent "$SWAP_ID" applied || rc=1
   live_swap base || rc=1
   out=$(e2e_net ci-runner until-fail "$(route orders-db)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 1000 --error 'closed by the other end') || rc=1
   echo "allowPeers [laptop] again: ci-runner -> orders-db: $out"
-  reaction t17 "allowPeers revoke" "$(echo "$out" | grep -o 'started [0-9]* ms' | tr -dc 0-9)"
+  reaction_of t17 "allowPeers revoke" "$out"
   wait_agent "$SWAP_ID" applied || rc=1
   live_end || rc=1
   return "$rc"
@@ -539,7 +544,7 @@ t18() {
   live_swap remove-peer || rc=1
   out=$(e2e_net ci-runner until-fail "$(route postgres)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000 --attempt-timeout 500 --interval 100) || rc=1
   echo "ci-runner removed: its new connections: $out"
-  reaction t18 "removed peer cut off" "$(echo "$out" | grep -o 'started [0-9]* ms' | tr -dc 0-9)"
+  reaction_of t18 "removed peer cut off" "$out"
   wait_agent "$SWAP_ID" applied || rc=1
   gw_has_peer "${PEER_PUBLIC_KEY[ci-runner]}" && { echo "ci-runner is still a peer of the gateway"; rc=1; }
   live_end || rc=1
@@ -618,7 +623,7 @@ ha_recover() {
   out=$(e2e_net "$1" until-ok "$(route postgres)" --proto pg --since "$mark" --max-ms "$2" --deadline-ms $(($2 + 5000)) \
     --interval 250 --attempt-timeout 2000) || { echo "$1 did not recover: $out"; return 1; }
   echo "$1 after $3: $out"
-  reaction "${FUNCNAME[1]}" "$3" "$(echo "$out" | grep -o '[0-9]* ms after the mark' | tr -dc 0-9)" ha
+  reaction_of "${FUNCNAME[1]}" "$3" "$out" ha
 }
 
 ha_setup() {
