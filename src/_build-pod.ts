@@ -8,6 +8,7 @@
 import { ApiObject, ApiObjectMetadata, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { METRICS_PORT_NAME } from './_build-monitoring';
 import { integerIn } from './_checks';
 import { FILES, PATHS, presharedKeyMount } from './_model';
 
@@ -35,6 +36,8 @@ export interface PodInputs {
   readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
   /** The agent applies configuration changes in the running pod (configUpdates LIVE). */
   readonly liveUpdates: boolean;
+  /** With metrics: the TCP port nginx serves them on, on the pod's own address. */
+  readonly metricsPort?: number;
   /**
    * The checksum of what a running pod cannot apply, read at synth: with live
    * updates the scripts that run only at container start, otherwise every file.
@@ -89,8 +92,9 @@ export class GatewayPod {
       items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
     });
     const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
-    // Shared by the agent and nginx: reload requests and answers, nothing that runs.
-    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(1) });
+    // Shared by the agent and nginx: reload requests and answers, nothing that runs. With
+    // metrics also the metrics file and nginx's sessions log (bounded by start-nginx.sh).
+    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(inputs.metricsPort === undefined ? 1 : 16) });
     // The agent's own: the last configuration that applied, which it runs for a rollback.
     const agentVolume = kplus.Volume.fromEmptyDir(scope, 'AgentVolume', 'agent', { sizeLimit: Size.mebibytes(16) });
 
@@ -128,7 +132,12 @@ export class GatewayPod {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
       },
-      ports: [{ number: inputs.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' }],
+      ports: [
+        { number: inputs.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' },
+        ...(inputs.metricsPort === undefined ? [] : [{ number: inputs.metricsPort, protocol: kplus.Protocol.TCP, name: METRICS_PORT_NAME }]),
+      ],
+      // Metrics are served on the pod's own address only: start-nginx.sh listens on it.
+      envVariables: inputs.metricsPort === undefined ? undefined : { POD_IP: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP) },
       volumeMounts: [
         { path: PATHS.configDir, volume: configVolume, readOnly: true },
         { path: PATHS.runDir, volume: tmpVolume },
@@ -158,6 +167,7 @@ export class GatewayPod {
 
     // Pod Security "restricted" for nginx; a privileged container ignores it.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+    if (inputs.metricsPort !== undefined) this.lowestListenPort = Math.min(this.lowestListenPort, inputs.metricsPort);
     this.updateSysctls();
   }
 

@@ -2,6 +2,7 @@ import { ApiObject, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
+import { buildMonitoring, metricsSettings } from './_build-monitoring';
 import { buildNamespace } from './_build-namespace';
 import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
@@ -14,6 +15,7 @@ import { checkKey } from './_keys';
 import { FILES, START_FILES } from './_model';
 import { Ipv4Network, networkContains } from './_net';
 import { renderClientConfig } from './_render-client';
+import { GatewayMetricsOptions } from './gateway-metrics';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
@@ -285,6 +287,17 @@ export interface WireguardGatewayProps {
    * @default 1
    */
   readonly replicas?: number;
+
+  /**
+   * Prometheus metrics: per peer (prometheus_wireguard_exporter's names), per
+   * route (sessions, sessions ended, whether the target resolves) and of the
+   * gateway (version, configuration changes), served on the pod's own address
+   * at `/metrics`; and, opt-in, a PodMonitor, a PrometheusRule and a Grafana
+   * dashboard. See the README's "Monitoring".
+   *
+   * @default - no metrics
+   */
+  readonly metrics?: GatewayMetricsOptions;
 }
 
 
@@ -329,6 +342,14 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly privateKeySecret: kplus.ISecret;
   /** The namespace object, when `defineNamespace` is set. */
   public readonly namespaceObject?: kplus.Namespace;
+  /** The PodMonitor, with `metrics.podMonitor`. */
+  public readonly podMonitor?: ApiObject;
+  /** The PrometheusRule with the gateway's alerts, with `metrics.prometheusRule`. */
+  public readonly prometheusRule?: ApiObject;
+  /** The Grafana dashboard ConfigMap, with `metrics.grafanaDashboard`. */
+  public readonly dashboard?: kplus.ConfigMap;
+  /** The TCP port of `/metrics` on the pod's own address, with `metrics`. */
+  public readonly metricsPort?: number;
 
   /** @internal */
   public readonly _network: Ipv4Network;
@@ -356,14 +377,16 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       'app.kubernetes.io/instance': Names.toLabelValue(this),
     };
     const metadata = { namespace: this.namespace, labels: { ...this.podLabels } };
+    const metrics = metricsSettings(this.node.path, props.metrics, this.podLabels);
+    this.metricsPort = metrics?.port;
 
-    // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy.
+    // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy, monitoring.
     this.namespaceObject = props.defineNamespace ? buildNamespace(this, this.namespace) : undefined;
     const key = props.privateKey._bind(this, this.node.path, this.namespace);
     this.privateKeySecret = key.secret;
     this.publicKey = props.privateKey.publicKey;
-    this.contents = new GatewayContents(settings, this.publicKey);
-    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered());
+    this.contents = new GatewayContents(settings, this.publicKey, metrics?.spec);
+    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered(), metrics !== undefined);
     this.pod = new GatewayPod(this, props, {
       metadata,
       podLabels: this.podLabels,
@@ -374,15 +397,19 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       configMap: this.configMap,
       privateKey: key,
       liveUpdates: settings.configUpdates === ConfigUpdates.LIVE,
+      metricsPort: metrics?.port,
       restartChecksum: () => configChecksum(this.contents.rendered(),
         settings.configUpdates === ConfigUpdates.LIVE ? START_FILES : undefined),
     });
     this.deployment = this.pod.deployment;
     this.service = buildService(this, props, { metadata, selector: this.deployment, listenPort: this.listenPort });
     const policy = new GatewayNetworkPolicy(this, props, {
-      metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
+      metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes, metrics,
     });
     this.networkPolicy = policy.apiObject;
+    ({ podMonitor: this.podMonitor, prometheusRule: this.prometheusRule, dashboard: this.dashboard } = buildMonitoring(this, metrics, {
+      metadata, namespace: this.namespace, podLabels: this.podLabels, deployment: this.deployment,
+    }));
 
     for (const p of props.peers ?? []) {
       this.addPeer(p.name, p);
