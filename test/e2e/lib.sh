@@ -31,11 +31,11 @@ E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
 
 # Debian packages the harness needs, and a command (or file) proving each is there.
-E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox)
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox prometheus)
 # The images' /bin/sh is busybox ash (Alpine), with busybox's awk, sed, grep and
 # the rest: the pod's scripts run with these applets first in PATH, so that they
 # are tested against busybox, not GNU or mawk (adaptation "busybox userland").
-E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp)
+E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp date timeout touch)
 E2E_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 # --- Addresses (inside the run's own namespaces only) -------------------------
@@ -189,7 +189,7 @@ e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tai
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
   local c
-  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox; do
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox prometheus promtool; do
     command -v "$c" >/dev/null 2>&1 || echo "command $c"
   done
   [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"
@@ -312,6 +312,26 @@ e2e_adapt() {
   done
   e2e_adaptation "endpoint: the client configs' Endpoint $GW_ENDPOINT:$GW_LISTEN_PORT -> the gateway's address on each client's link (172.31.N.1:$GW_LISTEN_PORT)"
   e2e_adaptation "resolv.conf: the pod's /etc/resolv.conf names the cluster DNS $E2E_DNS_IP (/etc/netns/$NS_GW/resolv.conf, bound by ip netns exec)"
+  e2e_env E2E_INIT_ENV "${POD_INIT_ENV[@]}" && e2e_env E2E_NGINX_ENV "${POD_NGINX_ENV[@]}" && e2e_env E2E_AGENT_ENV "${POD_AGENT_ENV[@]}" || return 1
+  e2e_metrics_adapt
+}
+
+# e2e_env ARRAY NAME=VALUE...: a container's environment into ARRAY, with the
+# downward API's values (NAME=@fieldRef:<path>) supplied as the kubelet would.
+e2e_env() {
+  local -n out=$1
+  local kv
+  shift
+  out=()
+  for kv in "$@"; do
+    case ${kv#*=} in
+      @fieldRef:status.podIP)
+        out+=("${kv%%=*}=$E2E_GW_POD_IP")
+        e2e_adaptation "downward API: env ${kv%%=*} (fieldRef status.podIP) = the pod's address $E2E_GW_POD_IP" ;;
+      @fieldRef:*) echo "e2e: env ${kv%%=*} comes from ${kv#*=}, which the harness does not supply" >&2; return 1 ;;
+      *) out+=("$kv") ;;
+    esac
+  done
 }
 
 # --- Configuration updates (what the kubelet does to a ConfigMap volume) -------------
@@ -483,7 +503,7 @@ e2e_gateway_init() {
   local out="$E2E_STATE/init.log"
   echo "--- init $(date +%T.%N)" >>"$out"
   ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
-    "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
+    "${E2E_INIT_ENV[@]}" "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
   [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register wg-gateway "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
 }
@@ -495,7 +515,7 @@ e2e_nginx_start() {
   local r
   touch "$E2E_STATE/nginx.stdout.log"
   chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx.stdout.log"
-  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
+  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_NGINX_ENV[@]}" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
     --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx.stdout.log" 2>>"$E2E_STATE/nginx.log" </dev/null &
   e2e_register nginx $!
   disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
@@ -529,7 +549,7 @@ e2e_nginx_kill() {
 # e2e_agent_start: the agent container's command, as root with NET_ADMIN only
 # (bounding and inheritable sets; no new privileges), in the pod's namespace.
 e2e_agent_start() {
-  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" \
+  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_AGENT_ENV[@]}" \
     setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs \
     "${POD_AGENT_CMD[@]}" >>"$E2E_STATE/agent.log" 2>&1 </dev/null &
   e2e_register agent $!
@@ -614,3 +634,8 @@ e2e_psql() {
 e2e_up() {
   e2e_synth && e2e_extract && e2e_adapt && e2e_topology_up && e2e_backends_up && e2e_gateway_up
 }
+
+# Metrics: Prometheus in the cluster namespace, scraping the gateway as its
+# PodMonitor says (test/e2e/lib-metrics.sh).
+# shellcheck source=test/e2e/lib-metrics.sh
+source "$E2E_DIR/lib-metrics.sh"
