@@ -4,7 +4,7 @@
  * function of a GatewaySpec.
  */
 import { FILES, GatewaySpec, PATHS } from './_model';
-import { metricsAgentLines } from './_render-metrics';
+import { metricsAgentLines } from './_render-metrics-lines';
 import { commentText, lines } from './_text';
 
 /** How long the agent waits for nginx to answer a reload request. */

@@ -4,7 +4,7 @@
  */
 import { FILES, GatewaySpec, PATHS, RouteSpec } from './_model';
 import { RELOAD_REQUEST, RELOAD_RESULT } from './_render-agent';
-import { metricsHttpLines, metricsRotateLines, metricsStartLines, metricsStreamLines } from './_render-metrics';
+import { metricsHttpLines, metricsRotateLines, metricsStartLines, metricsStreamLines } from './_render-metrics-lines';
 import { commentText, lines, sortByAddress } from './_text';
 
 /** The file start-nginx.sh writes with the pod's DNS servers, and nginx.conf includes. */

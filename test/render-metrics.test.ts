@@ -12,9 +12,8 @@ import { join } from 'path';
 import { gatewaySpec, routeSpec } from './spec-fixtures';
 import { STREAM_MODULE, nginxTest } from './util';
 import { PeerSpec } from '../src/_model';
-import {
-  metricsHttpLines, metricsStartLines, promLabelValue, renderMetricsScript,
-} from '../src/_render-metrics';
+import { promLabelValue, renderMetricsScript } from '../src/_render-metrics';
+import { metricsHttpLines, metricsStartLines } from '../src/_render-metrics-lines';
 import { renderNginxConf, renderStartNginx } from '../src/_render-nginx';
 
 const LAPTOP = 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=';
