@@ -56,6 +56,13 @@ function peerTable(peers: PeerSpec[]): string[] {
   return [...peers].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)).map((p) => `${p.publicKey}\t${promLabelValue(p.name)}`);
 }
 
+/** prometheus_wireguard_exporter's families, in its order: name, type, help (sections 1 to 3 of metrics.sh's peer table). */
+const EXPORTER_FAMILIES: Array<[string, 'counter' | 'gauge', string]> = [
+  ['wireguard_sent_bytes_total', 'counter', 'Bytes sent to the peer'],
+  ['wireguard_received_bytes_total', 'counter', 'Bytes received from the peer'],
+  ['wireguard_latest_handshake_seconds', 'gauge', 'Seconds from the last handshake'],
+];
+
 /** The HELP and TYPE lines of one metric family. */
 function family(name: string, type: 'counter' | 'gauge', help: string): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
@@ -136,12 +143,7 @@ export function renderMetricsScript(spec: GatewaySpec): string {
     '    }',
     '  }\' | sort -t "$TAB" -k1,1n -k2,2 > "$AGENT_DIR/peers.tmp" || fail "cannot write $AGENT_DIR/peers.tmp"',
     'section() { awk -F "$TAB" -v s="$1" \'$1 == s { print $3 }\' "$AGENT_DIR/peers.tmp"; }',
-    printFamily('wireguard_sent_bytes_total', 'counter', 'Bytes sent to the peer'),
-    'section 1',
-    printFamily('wireguard_received_bytes_total', 'counter', 'Bytes received from the peer'),
-    'section 2',
-    printFamily('wireguard_latest_handshake_seconds', 'gauge', 'Seconds from the last handshake'),
-    'section 3',
+    EXPORTER_FAMILIES.flatMap(([name, type, help], i) => [printFamily(name, type, help), `section ${i + 1}`]),
     'rm -f "$AGENT_DIR/peers.tmp"',
     '',
     '# --- The gateway: version, configuration, configuration changes. ---',
