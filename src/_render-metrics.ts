@@ -230,16 +230,16 @@ function sessionsEnded(): string[] {
     '  BEGIN {',
     '    FS = "\\t"; n = split(ENVIRON["ROUTES_TSV"], r, "\\n"); split(known, ks, " ")',
     '    for (i = 1; i <= n; i++) if (r[i] != "") {',
-    '      split(r[i], f, "\\t"); key[i] = f[1] ":" f[2]',
-    '      label[i] = "route=\\"" f[3] "\\",address=\\"" f[1] "\\",port=\\"" f[2] "\\""',
-    '      for (s in ks) c[key[i] "\\t" ks[s]] += 0',
+    '      split(r[i], f, "\\t"); key = f[1] ":" f[2]',
+    '      label[key] = "route=\\"" f[3] "\\",address=\\"" f[1] "\\",port=\\"" f[2] "\\""',
+    '      for (s in ks) c[key "\\t" ks[s]] += 0',
     '    }',
     '  }',
     '  !/^#/ { c[$1 "\\t" $2] += $3 }',
     '  END {',
-    '    for (i = 1; i <= n; i++) for (k in c) { split(k, f, "\\t"); if (f[1] == key[i])',
-    '      print "wireguard_gateway_route_sessions_ended_total{" label[i] ",status=\\"" f[2] "\\"} " c[k] }',
-    "  }'",
+    '    for (k in c) { split(k, f, "\\t"); if (f[1] in label)',
+    '      print "wireguard_gateway_route_sessions_ended_total{" label[f[1]] ",status=\\"" f[2] "\\"} " c[k] }',
+    "  }' | sort",
   ];
 }
 
