@@ -208,4 +208,24 @@ describe('agent.sh with metrics (busybox sh): counts each change\'s outcome from
     await new Promise((r) => setTimeout(r, 6000));
     expect(metrics()).toBe('');
   }, 90_000);
+
+  test('with configUpdates RESTART the agent applies nothing, and metrics come from the configuration the pod started with', async () => {
+    for (const d of ['state', 'agent']) {
+      rmSync(join(dir, d), { recursive: true, force: true });
+      mkdirSync(join(dir, d));
+    }
+    log = '';
+    generation('5555eeee');
+    writeFileSync(join(dir, 'agent.sh'), renderAgentScript(gatewaySpec({ metrics: METRICS, liveUpdates: false })));
+    // Its own process group: the agent, its metrics loop and its sleeps go together, as in a container.
+    agent = spawn('busybox', ['sh', join(dir, 'agent.sh')], {
+      env: { PATH: process.env.PATH, CONFIG_DIR: join(dir, 'config'), STATE_DIR: join(dir, 'state'), AGENT_DIR: join(dir, 'agent'), PSK_DIR: join(dir, 'psk') },
+      detached: true,
+    });
+    agent.stdout!.on('data', (d) => { log += d; });
+    await until('the metrics', () => metrics() !== '');
+    expect(metrics()).toBe('served 5555 reloads');
+    expect(log).toContain('agent: configUpdates RESTART: a configuration change rolls the pod; serving config 5555eeee');
+    process.kill(-agent.pid!, 'SIGKILL');
+  }, 30_000);
 });
