@@ -31,6 +31,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@types/node@^20',
     '@types/qrcode-terminal@^0.12.2',
     'kubernetes-models@^4',
+    // 4.x is the last CommonJS release (5+ are ESM-only); its base and validate match kubernetes-models 4.
+    '@kubernetes-models/prometheus-operator@^4.4.4',
     'fast-check@^4',
     'cdk8s-cli@^2',
     'ts-node@^10',

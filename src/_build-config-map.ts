@@ -9,12 +9,15 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { FILES } from './_model';
 
-/** The files in the order they appear in the ConfigMap. */
-const ORDER = [FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.agentScript, FILES.wgConf, FILES.connectionInfo, FILES.configId];
+/** The files in the order they appear in the ConfigMap; metrics.sh only with metrics. */
+const ORDER = [
+  FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.agentScript, FILES.wgConf, FILES.connectionInfo, FILES.configId, FILES.metricsScript,
+];
 
-export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, rendered: () => Record<string, string>): kplus.ConfigMap {
+export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, rendered: () => Record<string, string>,
+  metrics = false): kplus.ConfigMap {
   const configMap = new kplus.ConfigMap(scope, 'Config', { metadata });
-  for (const file of ORDER) {
+  for (const file of ORDER.filter((f) => metrics || f !== FILES.metricsScript)) {
     configMap.addData(file, Lazy.any({ produce: () => rendered()[file] }) as unknown as string);
   }
   return configMap;

@@ -1,11 +1,13 @@
 /**
  * The NetworkPolicy around the gateway pod, both ways: ingress on WireGuard's
- * UDP port only; egress to the cluster DNS and to each route's target on its
- * port, nothing else. The route rules are rendered at synth, so routes added
+ * UDP port (and, with metrics, on the metrics port from `metrics.scrapeFrom`
+ * only); egress to the cluster DNS and to each route's target on its port,
+ * nothing else. The route rules are rendered at synth, so routes added
  * later are in it.
  */
 import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import { MetricsSettings, metricsIngressRule } from './_build-monitoring';
 import type { KnownNetwork } from './_gateway-checks';
 import { checkDnsLabel, parseEgressCidr, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
@@ -23,6 +25,8 @@ export interface NetworkPolicyInputs {
   readonly listenPort: number;
   /** The gateway's routes, read at synth. */
   readonly routes: () => GatewayRoute[];
+  /** With metrics: who may scrape, and on which port. */
+  readonly metrics?: MetricsSettings;
 }
 
 export class GatewayNetworkPolicy {
@@ -71,7 +75,10 @@ export class GatewayNetworkPolicy {
     return {
       podSelector: { matchLabels: this.inputs.podLabels },
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [{ ports: [{ protocol: 'UDP', port: this.inputs.listenPort }] }],
+      ingress: [
+        { ports: [{ protocol: 'UDP', port: this.inputs.listenPort }] },
+        ...(this.inputs.metrics === undefined ? [] : [metricsIngressRule(this.inputs.metrics)]),
+      ],
       egress: [this.dnsRule, ...routeRules],
     };
   }

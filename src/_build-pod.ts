@@ -11,6 +11,7 @@
 import { ApiObject, ApiObjectMetadata, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { METRICS_PORT_NAME } from './_build-monitoring';
 import { integerIn, secondsIn } from './_checks';
 import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
@@ -43,6 +44,8 @@ export interface PodInputs {
   readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
   /** The agent applies configuration changes in the running pod (configUpdates LIVE). */
   readonly liveUpdates: boolean;
+  /** With metrics: the TCP port nginx serves them on, on the pod's own address. */
+  readonly metricsPort?: number;
   /**
    * The checksum of what a running pod cannot apply, read at synth: with live
    * updates the scripts that run only at container start, otherwise every file.
@@ -109,8 +112,9 @@ export class GatewayPod {
       items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
     });
     const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
-    // Shared by the agent and nginx: reload requests and answers, nothing that runs.
-    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(1) });
+    // Shared by the agent and nginx: reload requests and answers, nothing that runs. With
+    // metrics also the metrics file and nginx's sessions log (bounded by start-nginx.sh).
+    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(inputs.metricsPort === undefined ? 1 : 16) });
     // The agent's own: the last configuration that applied, which it runs for a rollback.
     const agentVolume = kplus.Volume.fromEmptyDir(scope, 'AgentVolume', 'agent', { sizeLimit: Size.mebibytes(16) });
 
@@ -153,7 +157,12 @@ export class GatewayPod {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
       },
-      ports: [{ number: inputs.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' }],
+      ports: [
+        { number: inputs.listenPort, protocol: kplus.Protocol.UDP, name: 'wireguard' },
+        ...(inputs.metricsPort === undefined ? [] : [{ number: inputs.metricsPort, protocol: kplus.Protocol.TCP, name: METRICS_PORT_NAME }]),
+      ],
+      // Metrics are served on the pod's own address only: start-nginx.sh listens on it.
+      envVariables: inputs.metricsPort === undefined ? undefined : { POD_IP: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP) },
       volumeMounts: [
         { path: PATHS.configDir, volume: configVolume, readOnly: true },
         { path: PATHS.runDir, volume: tmpVolume },
@@ -197,6 +206,7 @@ export class GatewayPod {
       ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints',
         spreadConstraints(inputs.podLabels, props.replicaSpread ?? ReplicaSpread.PREFERRED)));
     }
+    if (inputs.metricsPort !== undefined) this.lowestListenPort = Math.min(this.lowestListenPort, inputs.metricsPort);
     this.updateSysctls();
   }
 

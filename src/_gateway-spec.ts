@@ -12,11 +12,12 @@ import { addressCollisions } from './_address-plan';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { checkKey } from './_keys';
-import { FILES, GatewaySpec, LIVE_FILES, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
+import { FILES, GatewaySpec, LIVE_FILES, MetricsSpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { renderAgentScript } from './_render-agent';
 import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
+import { renderMetricsScript } from './_render-metrics';
 import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf } from './_render-wireguard';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
@@ -130,7 +131,7 @@ export class GatewayContents {
   private readonly peerList: WireguardPeer[] = [];
   private readonly cache = new Map<string, unknown>();
 
-  constructor(private readonly settings: GatewaySettings, private readonly publicKey: string) {}
+  constructor(private readonly settings: GatewaySettings, private readonly publicKey: string, private readonly metrics?: MetricsSpec) {}
 
   public addRoute(route: GatewayRoute): void {
     this.routeList.push(route);
@@ -233,6 +234,7 @@ export class GatewayContents {
         liveUpdates: s.configUpdates === ConfigUpdates.LIVE,
         routes,
         peers: this.peerSpecs(),
+        metrics: this.metrics,
       };
     });
   }
@@ -252,9 +254,10 @@ export class GatewayContents {
         [FILES.agentScript]: renderAgentScript(spec),
         [FILES.wgConf]: renderWgConf(spec),
         [FILES.connectionInfo]: this.connectionInfo(),
+        ...(spec.metrics === undefined ? {} : { [FILES.metricsScript]: renderMetricsScript(spec) }),
       };
       const id = createHash('sha256');
-      for (const file of LIVE_FILES) id.update(files[file]);
+      for (const file of LIVE_FILES.filter((f) => files[f] !== undefined)) id.update(files[file]);
       files[FILES.configId] = id.digest('hex') + '\n';
       return files;
     });

@@ -47,10 +47,16 @@ export const FILES = {
   connectionInfo: 'connection-info.json',
   /** The checksum of the files a running pod applies live (LIVE_FILES); the agent logs it. */
   configId: 'config-id',
+  /** With metrics: prints the gateway's metrics (Prometheus text); the agent runs it every few seconds. */
+  metricsScript: 'metrics.sh',
 } as const;
 
-/** The files a running pod applies without a restart, in the order config-id hashes them. */
-export const LIVE_FILES = [FILES.nginxConf, FILES.initScript, FILES.wgConf, FILES.connectionInfo] as const;
+/**
+ * The files a running pod applies without a restart, in the order config-id
+ * hashes them. A file a gateway does not have (metrics.sh without metrics) is
+ * left out of the hash.
+ */
+export const LIVE_FILES = [FILES.nginxConf, FILES.initScript, FILES.wgConf, FILES.connectionInfo, FILES.metricsScript] as const;
 
 /** The files read only when a container starts: a change to them needs a new pod. */
 export const START_FILES = [FILES.startNginx, FILES.agentScript] as const;
@@ -95,6 +101,16 @@ export interface ResolverSpec {
   readonly ipv6: boolean;
 }
 
+/** What the metrics renderers need (metrics on). */
+export interface MetricsSpec {
+  /** The TCP port nginx serves /metrics on, on the pod's own address. */
+  readonly port: number;
+  /** How often the agent runs metrics.sh, in seconds. */
+  readonly refreshSeconds: number;
+  /** The library's version, for the info metric. */
+  readonly version: string;
+}
+
 export interface GatewaySpec {
   readonly path: string;
   readonly interfaceName: string;
@@ -110,4 +126,6 @@ export interface GatewaySpec {
   readonly liveUpdates: boolean;
   readonly routes: RouteSpec[];
   readonly peers: PeerSpec[];
+  /** Prometheus metrics, when on. */
+  readonly metrics?: MetricsSpec;
 }

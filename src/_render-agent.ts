@@ -4,6 +4,7 @@
  * function of a GatewaySpec.
  */
 import { FILES, GatewaySpec, PATHS } from './_model';
+import { metricsAgentLines } from './_render-metrics-lines';
 import { lines, shellPreamble } from './_text';
 
 /** How long the agent waits for nginx to answer a reload request. */
@@ -37,7 +38,7 @@ export function renderAgentScript(spec: GatewaySpec): string {
     `  CONFIG_DIR="$AGENT_DIR/good" exec sh "$AGENT_DIR/good/${FILES.initScript}" ready`,
     'fi',
     '',
-    'log() { echo "agent: $*"; }',
+    `log() { echo "agent: $*";${spec.metrics === undefined ? '' : ' tally "$*";'} }`,
     'now_ms() { awk \'{ printf "%d", $1 * 1000 }\' /proc/uptime; }',
     `config_id() { head -c 16 "$1/${FILES.configId}" 2>/dev/null || echo unknown; }`,
     'last_line() { printf \'%s\\n\' "$1" | tail -n 1; }',
@@ -62,7 +63,7 @@ export function renderAgentScript(spec: GatewaySpec): string {
     '# keep DIR: remember the configuration in DIR as the last one that applied.',
     'keep() {',
     '  rm -rf "$AGENT_DIR/good.new" && mkdir -p "$AGENT_DIR/good.new" \\',
-    `    && cp "$1/${FILES.initScript}" "$1/${FILES.wgConf}" "$1/${FILES.configId}" "$AGENT_DIR/good.new/" \\`,
+    `    && cp "$1/${FILES.initScript}" "$1/${FILES.wgConf}" "$1/${FILES.configId}"${spec.metrics === undefined ? '' : ` "$1/${FILES.metricsScript}"`} "$AGENT_DIR/good.new/" \\`,
     '    && rm -rf "$AGENT_DIR/good" && mv "$AGENT_DIR/good.new" "$AGENT_DIR/good" \\',
     '    || log "cannot keep a copy of config $(config_id "$1") in $AGENT_DIR: a later rollback restores an older one"',
     '  good_id=$(config_id "$1")',
@@ -108,6 +109,7 @@ export function renderAgentScript(spec: GatewaySpec): string {
     '    pending=""',
     '  fi',
     '}',
+    metricsAgentLines(spec),
     '',
     'gen=$(generation)',
     'if [ -z "$gen" ]; then',

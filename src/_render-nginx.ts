@@ -4,6 +4,7 @@
  */
 import { FILES, GatewaySpec, PATHS, RouteSpec } from './_model';
 import { RELOAD_REQUEST, RELOAD_RESULT } from './_render-agent';
+import { metricsHttpLines, metricsRotateLines, metricsStartLines, metricsStreamLines } from './_render-metrics-lines';
 import { commentText, generatedBy, lines, shellPreamble, sortByAddress } from './_text';
 
 /** The file start-nginx.sh writes with the pod's DNS servers, and nginx.conf includes. */
@@ -66,10 +67,12 @@ export function renderNginxConf(spec: GatewaySpec): string {
     '  log_format gateway \'$remote_addr [$time_local] $server_addr:$server_port -> $upstream_addr \'',
     '                     \'$status $bytes_received/$bytes_sent $session_time\';',
     '  access_log /dev/stdout gateway;',
+    metricsStreamLines(spec),
     // Passed as one array (lines() flattens it): spreading 10,000 routes into
     // call arguments overflows the stack.
     routes.flatMap((r) => ['', ...serverBlock(r)]),
     '}',
+    metricsHttpLines(spec),
   );
 }
 
@@ -109,6 +112,7 @@ export function renderStartNginx(spec: GatewaySpec): string {
         'fi',
         `printf 'resolver %s${resolverParams(spec)};\\n' "$servers" > "${RESOLVER_INCLUDE}"`,
       ]),
+    metricsStartLines(spec),
     '',
     '# nginx runs from a copy, so that a reload reads exactly the configuration the',
     '# agent applied to wg0, not a newer one the kubelet mounted meanwhile.',
@@ -160,6 +164,7 @@ export function renderStartNginx(spec: GatewaySpec): string {
     '  log "config $2 not loaded: no new workers within 5 s after SIGHUP (${why:-see the log above}); still serving the previous one"',
     '  answer "$1 failed reload: no new workers within 5 s (${why:-nginx logged no reason})"',
     '}',
+    metricsRotateLines(spec),
     '',
     'handled=""',
     'while kill -0 "$pid" 2>/dev/null; do',
@@ -167,6 +172,7 @@ export function renderStartNginx(spec: GatewaySpec): string {
     `    read -r gen id < "$STATE_DIR/${RELOAD_REQUEST}" || :`,
     '    if [ -n "${gen:-}" ] && [ "$gen" != "$handled" ]; then handled=$gen; reload "$gen" "${id:-unknown}"; fi',
     '  fi',
+    spec.metrics === undefined ? [] : ['  rotate_sessions'],
     '  sleep 0.25 & wait $! || :',
     'done',
     'wait "$pid"',

@@ -1,6 +1,7 @@
 export * from './wireguard-gateway';
 export * from './gateway-service-options';
 export * from './gateway-options';
+export * from './gateway-metrics';
 export * from './wireguard-key';
 export * from './wireguard-peer';
 export * from './gateway-route';

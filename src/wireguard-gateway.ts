@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
 import { buildDisruptionBudget } from './_build-disruption-budget';
+import { buildMonitoring, metricsSettings } from './_build-monitoring';
 import { buildNamespace } from './_build-namespace';
 import { GatewayNetworkPolicy } from './_build-network-policy';
 import { GatewayPod } from './_build-pod';
@@ -13,6 +14,7 @@ import { checkChildId } from './_ids';
 import { START_FILES } from './_model';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, networkContains } from './_net';
+import { GatewayMetricsOptions } from './gateway-metrics';
 import { ClientAllowedIps, ConfigUpdates, ReplicaSpread } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
@@ -191,12 +193,10 @@ export interface WireguardGatewayProps {
   readonly nginxImage?: string;
 
   /**
-   * Run the init container privileged. Privileged lets it switch forwarding off
-   * in the pod (`net.ipv4.ip_forward=0`). With `false` it gets NET_ADMIN only,
-   * and forwarding is switched off through the pod's sysctls instead, which
-   * needs the kubelet to allow the unsafe sysctl `net.ipv4.ip_forward`
-   * (`--allowed-unsafe-sysctls`); the init script still refuses to start a
-   * gateway that forwards.
+   * Run the init container privileged, so that it can switch forwarding off in the pod.
+   * With `false` it gets NET_ADMIN only, and the pod's sysctl `net.ipv4.ip_forward=0` does
+   * it, which the kubelet must allow (`--allowed-unsafe-sysctls`); init.sh still refuses
+   * to start a gateway that forwards.
    *
    * @default true
    */
@@ -292,28 +292,24 @@ export interface WireguardGatewayProps {
   readonly initResources?: kplus.ContainerResources;
 
   /**
-   * The agent container's resources. It polls the mounted configuration once
-   * a second and applies a change in well under a second.
+   * The agent container's resources. It polls the configuration once a second.
    *
    * @default - requests 10m CPU / 16Mi, limits 200m CPU / 64Mi
    */
   readonly agentResources?: kplus.ContainerResources;
 
   /**
-   * How a change to peers, routes or `allowPeers` reaches the running gateway.
-   * `LIVE` applies it in the running pod (the agent syncs wg0, nginx reloads
-   * gracefully) without replacing the pod; `RESTART` puts a checksum of the
-   * whole configuration on the pod template, so every change replaces the pod.
-   * See the README's "Changing a running gateway" for what still rolls the pod.
+   * How a change to peers, routes or `allowPeers` reaches the running gateway: `LIVE`
+   * applies it in the running pod; `RESTART` replaces the pod on every change. See the
+   * README's "Changing a running gateway" for what rolls the pod even with `LIVE`.
    *
    * @default ConfigUpdates.LIVE
    */
   readonly configUpdates?: ConfigUpdates;
 
   /**
-   * What each peer's client configuration routes into the tunnel
-   * (`AllowedIPs`). The whole service network means routes added later need
-   * no new client file; the gateway still enforces each route's `allowPeers`.
+   * What a peer's client file routes into the tunnel (`AllowedIPs`). With the whole service
+   * network, routes added later need no new file; the gateway still enforces `allowPeers`.
    *
    * @default ClientAllowedIps.SERVICE_NETWORK
    */
@@ -329,12 +325,9 @@ export interface WireguardGatewayProps {
   readonly targetNamespacePolicies?: boolean;
 
   /**
-   * Gateway pods. Every pod has the same key and configuration; the Service
-   * uses ClientIP session affinity so that a peer keeps talking to one pod.
-   * With two or more, the pods spread over nodes (`replicaSpread`) and a
-   * PodDisruptionBudget lets a drain evict one at a time; a peer whose pod goes
-   * away reconnects to another by itself, about 15 to 20 s after its next
-   * packet (see the README's "Availability").
+   * Gateway pods, all with the same key and configuration. With two or more, they spread
+   * over nodes and a PodDisruptionBudget lets a drain evict one at a time; a peer whose
+   * pod goes away reconnects to another by itself (see the README's "Availability").
    *
    * @default 2
    */
@@ -348,14 +341,20 @@ export interface WireguardGatewayProps {
   readonly replicaSpread?: ReplicaSpread;
 
   /**
-   * How long a pod being removed keeps serving the clients it has, before its
-   * containers are stopped (a preStop wait on nginx and the agent): new
-   * clients already go to other pods. `terminationGracePeriodSeconds` is this
-   * plus 10 s. `Duration.seconds(0)` removes the wait.
+   * How long a pod being removed keeps serving its peers before its containers stop (a
+   * preStop wait) while new peers go to other pods. The grace period is this plus 10 s.
    *
    * @default Duration.seconds(15)
    */
   readonly drainTime?: Duration;
+
+  /**
+   * Prometheus metrics per peer, per route and of the gateway on the pod's own address at
+   * `/metrics`; opt-in, a PodMonitor, a PrometheusRule and a Grafana dashboard (README: Monitoring).
+   *
+   * @default - no metrics
+   */
+  readonly metrics?: GatewayMetricsOptions;
 }
 
 
@@ -411,6 +410,14 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
   public readonly namespaceObject?: kplus.Namespace;
   /** The PodDisruptionBudget (maxUnavailable 1), with two or more replicas. */
   public readonly podDisruptionBudget?: ApiObject;
+  /** The PodMonitor, with `metrics.podMonitor`. */
+  public readonly podMonitor?: ApiObject;
+  /** The PrometheusRule with the gateway's alerts, with `metrics.prometheusRule`. */
+  public readonly prometheusRule?: ApiObject;
+  /** The Grafana dashboard ConfigMap, with `metrics.grafanaDashboard`. */
+  public readonly dashboard?: kplus.ConfigMap;
+  /** The TCP port of `/metrics` on the pod's own address, with `metrics`. */
+  public readonly metricsPort?: number;
 
   /** @internal */
   public readonly _network: Ipv4Network;
@@ -438,14 +445,16 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     // Names and labels come from the gateway's name, never from its construct path.
     this.podLabels = selectorLabels(this.name);
     const metadata: ApiObjectMetadata = { name: this.name, namespace: this.namespace, labels: objectLabels(this.name) };
+    const metrics = metricsSettings(this.node.path, props.metrics, this.podLabels);
+    this.metricsPort = metrics?.port;
 
-    // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy.
+    // The objects: Namespace, key Secret, ConfigMap, Deployment, Service, NetworkPolicy, monitoring.
     this.namespaceObject = props.defineNamespace ? buildNamespace(this, this.namespace) : undefined;
     const key = props.privateKey._bind(this, this.node.path, metadata);
     this.privateKeySecret = key.secret;
     this.publicKey = props.privateKey.publicKey;
-    this.contents = new GatewayContents(settings, this.publicKey);
-    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered());
+    this.contents = new GatewayContents(settings, this.publicKey, metrics?.spec);
+    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered(), metrics !== undefined);
     this.pod = new GatewayPod(this, props, {
       metadata,
       podLabels: this.podLabels,
@@ -456,6 +465,7 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
       configMap: this.configMap,
       privateKey: key,
       liveUpdates: settings.configUpdates === ConfigUpdates.LIVE,
+      metricsPort: metrics?.port,
       restartChecksum: () => configChecksum(this.contents.rendered(),
         settings.configUpdates === ConfigUpdates.LIVE ? START_FILES : undefined),
     });
@@ -464,9 +474,12 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     this.podDisruptionBudget = this.pod.replicas > 1 ? buildDisruptionBudget(this, metadata, this.podLabels) : undefined;
     this.service = buildService(this, props, { metadata, selector: this.podLabels, listenPort: this.listenPort });
     const policy = new GatewayNetworkPolicy(this, props, {
-      metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes,
+      metadata, podLabels: this.podLabels, listenPort: this.listenPort, routes: () => this.contents.routes, metrics,
     });
     this.networkPolicy = policy.apiObject;
+    ({ podMonitor: this.podMonitor, prometheusRule: this.prometheusRule, dashboard: this.dashboard } = buildMonitoring(this, metrics, {
+      metadata, namespace: this.namespace, podLabels: this.podLabels, deployment: this.deployment,
+    }));
 
     for (const p of props.peers ?? []) {
       this.addPeer(p.name, p);

@@ -9,14 +9,17 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart, JsonPatch, ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { assertPosture, synthChecks, synthChecksInstalled } from './posture';
+import { assertPosture, assertUniqueNames, synthChecks, synthChecksInstalled } from './posture';
 import { PEER_KEYS, synth, testChart, testGateway } from './util';
 
 const ROOT = join(__dirname, '..');
 
-function fullGateway(props: Parameters<typeof testGateway>[0] = {}) {
+function fullGateway(props: Parameters<typeof testGateway>[0] = {}, metrics = false) {
   const chart = testChart();
-  const gw = testGateway(props, chart);
+  const gw = testGateway({
+    ...props,
+    metrics: metrics ? { scrapeFrom: kplus.Pods.select(chart, 'Prometheus', { labels: { app: 'prometheus' } }), podMonitor: true, prometheusRule: true } : undefined,
+  }, chart);
   const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
   gw.addPeer('phone', {
     publicKey: PEER_KEYS[1],
@@ -46,6 +49,12 @@ describe('posture of synthesized gateways', () => {
     expect(initOf(objects).securityContext.privileged).toBe(true);
   });
 
+  test('with metrics it passes too: the metrics port is TCP on nginx, admitted from scrapeFrom only, every peer refused', () => {
+    const objects = synth(fullGateway({}, true));
+    expect(assertPosture(objects)).toBe(1);
+    expect(policyOf(objects).ingress).toHaveLength(2);
+  });
+
   test('privilegedInit: false passes with NET_ADMIN only and the forwarding sysctl', () => {
     const objects = synth(fullGateway({ privilegedInit: false }));
     expect(assertPosture(objects)).toBe(1);
@@ -55,6 +64,7 @@ describe('posture of synthesized gateways', () => {
   // Each rule, broken on purpose: the check must fail with its message.
   const good = () => clone(synth(fullGateway()));
   const goodUnprivileged = () => clone(synth(fullGateway({ privilegedInit: false })));
+  const goodMetrics = () => clone(synth(fullGateway({}, true)));
   const cases: Array<[string, () => any[], (o: any[]) => void, RegExp]> = [
     ['the service account token is mounted', good, (o) => { pod(o).automountServiceAccountToken = true; }, /automountServiceAccountToken must be false/],
     ['the pod uses the host network', good, (o) => { pod(o).hostNetwork = true; }, /no host namespaces/],
@@ -109,6 +119,22 @@ describe('posture of synthesized gateways', () => {
     ['the agent runs a script from the shared directory', good, (o) => {
       cmOf(o)['agent.sh'] += 'sh "$STATE_DIR/reload-result"\n';
     }, /never runs a script from the directory it shares with nginx/],
+    ['anyone may reach the metrics port (a rule without "from")', goodMetrics, (o) => { delete policyOf(o).ingress[1].from; }, /must name who scrapes/],
+    ['the metrics port rule opens another port too', goodMetrics, (o) => { policyOf(o).ingress[1].ports.push({ protocol: 'TCP', port: 22 }); }, /TCP 9586 only/],
+    ['the Service exposes the metrics port', goodMetrics, (o) => {
+      o.find((x: any) => x.kind === 'Service').spec.ports.push({ name: 'metrics', port: 9586, targetPort: 9586, protocol: 'TCP' });
+    }, /exposes the metrics port 9586/],
+    ['the metrics port is UDP', goodMetrics, (o) => { nginxOf(o).ports[1].protocol = 'UDP'; }, /one TCP port named metrics, on nginx/],
+    ['the metrics server listens on every address', goodMetrics, (o) => {
+      cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace('    include /tmp/nginx/metrics-listen.conf;', '    listen 9586;');
+    }, /listens only where metrics-listen.conf says/],
+    ['a peer is not refused by the metrics server', goodMetrics, (o) => {
+      cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace(/^ {4}deny 10\.98\.0\.3;.*\n/m, '');
+    }, /not refused: 10\.98\.0\.3/],
+    ['POD_IP comes from somewhere else than the downward API', goodMetrics, (o) => { nginxOf(o).env = [{ name: 'POD_IP', value: '0.0.0.0' }]; }, /POD_IP comes from the downward API/],
+    ['metrics.sh reads wg show dump (the private key)', goodMetrics, (o) => {
+      cmOf(o)['metrics.sh'] += 'wg show "$WG_IF" dump >/dev/null\n';
+    }, /never asks wg for the private key/],
   ];
   test.each(cases)('fails if %s', (_name, base, mutate, message) => {
     // GIVEN a chart that passes
@@ -118,6 +144,14 @@ describe('posture of synthesized gateways', () => {
     mutate(objects);
     // THEN
     expect(() => assertPosture(objects)).toThrow(message);
+  });
+
+  test('fails if two objects of a chart share a kind, namespace and name (one would replace the other)', () => {
+    const objects = good();
+    assertUniqueNames(objects);
+    const cm = objects.find((x: any) => x.kind === 'ConfigMap');
+    objects.push({ ...cm, data: {} });
+    expect(() => assertUniqueNames(objects)).toThrow(/two objects are \/ConfigMap wireguard\/gw: applying the chart, one would replace the other/);
   });
 
   test('fails at synth when an escape hatch breaks the posture, on a synth path other than util.synth', () => {

@@ -211,8 +211,17 @@ export function assertPosture(objects: any[]): number {
     const policy = policies[0].spec;
     expectThat(JSON.stringify([...policy.policyTypes].sort()) === '["Egress","Ingress"]', 'NetworkPolicy', 'policyTypes must be Ingress and Egress');
     const udpPort = nginx.ports?.find((p: any) => p.protocol === 'UDP')?.containerPort;
-    expectThat(isDeepStrictEqual(policy.ingress, [{ ports: [{ protocol: 'UDP', port: udpPort }] }]), 'NetworkPolicy',
-      `ingress must allow UDP ${udpPort} only, got ${JSON.stringify(policy.ingress)}`);
+    const metricsPort = checkMetrics(objects, d, files);
+    const ingress = metricsPort === undefined ? policy.ingress : policy.ingress?.slice(0, 1);
+    expectThat(isDeepStrictEqual(ingress, [{ ports: [{ protocol: 'UDP', port: udpPort }] }]), 'NetworkPolicy',
+      `ingress must allow UDP ${udpPort} only${metricsPort === undefined ? '' : ', and the metrics port from scrapeFrom'}, got ${JSON.stringify(policy.ingress)}`);
+    if (metricsPort !== undefined) {
+      const rule = policy.ingress[1];
+      expectThat(policy.ingress.length === 2 && isDeepStrictEqual(rule.ports, [{ protocol: 'TCP', port: metricsPort }]), 'NetworkPolicy',
+        `with metrics, one more ingress rule: TCP ${metricsPort} only, got ${JSON.stringify(policy.ingress)}`);
+      expectThat(Array.isArray(rule.from) && rule.from.length > 0 && rule.from.every((f: any) => Object.keys(f).length > 0), 'NetworkPolicy',
+        `the metrics port's rule must name who scrapes (a rule without "from" admits everyone): ${JSON.stringify(rule)}`);
+    }
     expectThat(Array.isArray(policy.egress) && policy.egress.length >= 2, 'NetworkPolicy', 'egress has the DNS rule and at least one route');
     for (const rule of policy.egress) {
       expectThat(Array.isArray(rule.to) && rule.to.length > 0, 'NetworkPolicy', `an egress rule without "to" allows every destination: ${JSON.stringify(rule)}`);
@@ -226,6 +235,45 @@ export function assertPosture(objects: any[]): number {
     }
   }
   return deployments.length;
+}
+
+/**
+ * With metrics (a container port named "metrics"): the port is TCP, on nginx,
+ * exposed by no Service (the gateway's Service is a public UDP load balancer);
+ * nginx serves it on the pod's own address only (an include written from the
+ * downward API's POD_IP) and refuses every peer's tunnel address; metrics.sh
+ * never asks wg for the private key. Returns the port, or undefined.
+ */
+function checkMetrics(objects: any[], d: any, files: Record<string, string>): number | undefined {
+  const containers: any[] = d.spec.template.spec.containers;
+  const ports = containers.flatMap((c) => (c.ports ?? []).filter((p: any) => p.name === 'metrics').map((p: any) => ({ c: c.name, p })));
+  if (ports.length === 0) {
+    expectThat(files['metrics.sh'] === undefined && !files['nginx.conf'].includes('http {'), 'metrics', 'metrics.sh or an http server without a metrics port');
+    return undefined;
+  }
+  expectThat(ports.length === 1 && ports[0].c === 'nginx' && ports[0].p.protocol === 'TCP' && ports[0].p.hostPort === undefined, 'metrics',
+    `one TCP port named metrics, on nginx, no hostPort (got ${JSON.stringify(ports)})`);
+  const port: number = ports[0].p.containerPort;
+  const labels = d.spec.template.metadata.labels;
+  for (const svc of objects.filter((o) => o.kind === 'Service' && o.metadata?.namespace === d.metadata?.namespace)) {
+    const selects = Object.entries(svc.spec?.selector ?? {}).every(([k, v]) => labels[k] === v) && svc.spec?.selector !== undefined;
+    const exposes = (svc.spec?.ports ?? []).some((p: any) => p.targetPort === port || p.targetPort === 'metrics' || (p.targetPort === undefined && p.port === port));
+    expectThat(!(selects && exposes), 'metrics', `Service ${svc.metadata?.name} exposes the metrics port ${port}: metrics are for the cluster's Prometheus only`);
+  }
+  const env = containers[0].env ?? [];
+  expectThat(isDeepStrictEqual(env.find((e: any) => e.name === 'POD_IP'), { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }),
+    'metrics', `nginx's POD_IP comes from the downward API (status.podIP), got ${JSON.stringify(env)}`);
+  const conf = files['nginx.conf'];
+  const http = conf.slice(conf.indexOf('\nhttp {'));
+  expectThat(conf.indexOf('\nhttp {') > 0 && !/^\s*listen /m.test(http) && /^\s*include \/tmp\/nginx\/metrics-listen\.conf;/m.test(http), 'metrics',
+    'the http server listens only where metrics-listen.conf says (the pod\'s address, from POD_IP)');
+  expectThat(/printf 'listen (\[%s\]|%s):\d+;\\n' "\$POD_IP"/.test(files['start-nginx.sh']), 'metrics', 'start-nginx.sh writes the listen line from POD_IP');
+  const peers = [...files['wg0.conf'].matchAll(/^AllowedIPs = ([\d.]+)\/32$/gm)].map((m) => m[1]);
+  const denied = new Set([...http.matchAll(/^\s*deny ([\d.]+);/gm)].map((m) => m[1]));
+  const open = peers.filter((a) => !denied.has(a));
+  expectThat(open.length === 0, 'metrics', `the metrics server must refuse every peer (through wg0 a peer reaches the pod's address); not refused: ${open.join(', ')}`);
+  expectThat(!/private-key|\bdump\b|showconf/.test(files['metrics.sh'] ?? ''), 'metrics.sh', 'never asks wg for the private key (no dump, showconf or private-key)');
+  return port;
 }
 
 /** Confs that passed `nginx -t` in this test file: identical confs run once. */
@@ -249,8 +297,19 @@ export function checkNginx(objects: any[]): number {
 export const synthChecks = { charts: 0, gateways: 0 };
 
 /** Schemas, posture and nginx -t on one chart's objects. */
+/** No two objects of one chart are the same object for the API server (one would replace the other). */
+export function assertUniqueNames(objects: any[]): void {
+  const seen = new Set<string>();
+  for (const o of objects) {
+    const key = `${o.apiVersion.split('/').length > 1 ? o.apiVersion.split('/')[0] : ''}/${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+    expectThat(!seen.has(key), 'names', `two objects are ${key}: applying the chart, one would replace the other`);
+    seen.add(key);
+  }
+}
+
 export function checkSynthesized(objects: any[]): void {
   validateWithSchemas(objects);
+  assertUniqueNames(objects);
   synthChecks.gateways += assertPosture(objects);
   checkNginx(objects);
   synthChecks.charts++;

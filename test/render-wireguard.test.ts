@@ -77,7 +77,7 @@ function runRecorded(script: string, opts: {
   writeFileSync(log, '');
   writeFileSync(join(dir, 'ip_forward'), opts.forwardingOff ? '0\n' : '1\n');
   writeFileSync(join(dir, 'key'), TEST_SERVER_PRIVATE_KEY);
-  writeFileSync(join(dir, 'addresses'), (opts.addresses ?? []).map((a, i) => `5: wg0    inet ${a}/32 scope global wg0\\       valid_lft forever\n`).join(''));
+  writeFileSync(join(dir, 'addresses'), (opts.addresses ?? []).map((a) => `5: wg0    inet ${a}/32 scope global wg0\\       valid_lft forever\n`).join(''));
   writeFileSync(join(dir, 'routes'), (opts.routes ?? []).map((r) => `${r} scope link\n`).join(''));
   writeFileSync(join(dir, 'peers'), (opts.peers ?? []).map((p) => `${p}\n`).join(''));
   writeFileSync(join(dir, 'tcp'), '  sl  local_address rem_address   st tx_queue rx_queue\n' + (opts.tcp ?? ''));

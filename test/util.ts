@@ -3,9 +3,10 @@
  * Kubernetes 1.33 schemas (kubernetes-models 4.x), and run real `nginx -t`.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import * as prometheusOperator from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as models from 'kubernetes-models';
@@ -60,10 +61,14 @@ const MODEL_BY_KIND: Record<string, any> = {
   'apps/v1/Deployment': models.apps.v1.Deployment,
   'networking.k8s.io/v1/NetworkPolicy': models.networkingK8sIo.v1.NetworkPolicy,
   'policy/v1/PodDisruptionBudget': models.policy.v1.PodDisruptionBudget,
+  // The CRD schemas of prometheus-operator (metrics: podMonitor, prometheusRule).
+  'monitoring.coreos.com/v1/PodMonitor': prometheusOperator.PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': prometheusOperator.PrometheusRule,
 };
 
 /**
- * Validates every object against the Kubernetes 1.33 OpenAPI schemas. Throws
+ * Validates every object against the Kubernetes 1.33 OpenAPI schemas (and
+ * prometheus-operator's CRD schemas for its kinds). Throws
  * with the object's kind/name and the schema error; fails on unknown kinds so
  * nothing slips through unvalidated.
  */
@@ -101,10 +106,13 @@ export function nginxTest(conf: string, resolver = '127.0.0.1'): string {
   const ns = `wggwt${process.pid}${Math.floor(Math.random() * 1e6)}`;
   try {
     // Named adaptations: Debian loads the stream module dynamically, and the
-    // pod's /tmp/nginx emptyDir becomes a temporary directory.
-    const adapted = conf.split('/tmp/nginx/').join(`${dir}/`);
+    // pod's emptyDirs (/tmp/nginx, /run/wireguard-gateway) become temporary directories.
+    const adapted = conf.split('/tmp/nginx/').join(`${dir}/`).split('/run/wireguard-gateway/').join(`${dir}/state/`);
+    mkdirSync(join(dir, 'state'));
     writeFileSync(join(dir, 'nginx.conf'), adapted);
     writeFileSync(join(dir, 'resolver.conf'), `resolver ${resolver} valid=5s ipv6=off;\n`);
+    // With metrics, start-nginx.sh writes the listen line from the pod's address.
+    writeFileSync(join(dir, 'metrics-listen.conf'), 'listen 127.0.0.1:9586;\n');
     const addresses = [...conf.matchAll(/^\s*listen (\d+\.\d+\.\d+\.\d+):\d+;/gm)].map((m) => m[1]);
     execFileSync('ip', ['netns', 'add', ns]);
     const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { stdio: 'pipe' });

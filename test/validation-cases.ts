@@ -7,7 +7,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ClientAllowedIps, ConfigUpdates, DatabaseEngine, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
+import { ClientAllowedIps, ConfigUpdates, DatabaseEngine, GatewayMetricsOptions, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testChart, testGateway } from './util';
 
 export interface ValidationCase {
@@ -33,6 +33,9 @@ function gatewayWithRoute(props: Parameters<typeof testGateway>[0] = {}, scope?:
 }
 
 const peer = (gw: WireguardGateway, id = 'laptop', address = '10.98.0.2', publicKey = PEER_KEYS[0]) => gw.addPeer(id, { publicKey, address });
+
+/** Who scrapes the metrics: any network-policy peer (here an IP block, which needs no chart). */
+const prometheus = () => kplus.NetworkPolicyIpBlock.ipv4(testChart('monitoring'), 'Prometheus', '10.0.9.0/24');
 
 const C = (id: string, group: string, title: string, when: 'construct' | 'synth', run: () => unknown, message: string): ValidationCase =>
   ({ id, group, title, when, run, message });
@@ -80,6 +83,8 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid resolverAddresses[0] "10.96.0.10:53": must be an IPv4 or IPv6 address. Fix: give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf'),
   C('V16', NET, 'an IPv6 address with a zone index', 'construct', () => testGateway({ resolverAddresses: ['fe80::1%eth0'] }),
     'test/gw: invalid resolverAddresses[0] "fe80::1%eth0": must be an IPv4 or IPv6 address. Fix: give the DNS Service\'s cluster IP, for example "10.96.0.10", or omit resolverAddresses to use the pod\'s resolv.conf'),
+  C('V90', NET, 'a metrics port outside 1-65535', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), port: 0 } }),
+    'test/gw: invalid metrics.port 0: must be an integer from 1 to 65535. Fix: use 9586 (the usual WireGuard exporter port) or another free TCP port'),
 
   // --- Keys and DNS names ----------------------------------------------------
   C('V17', NAMES, 'a private key that is not 32 bytes of base64 (never echoed)', 'construct', () => new WireguardGateway(testChart(), 'gw', { privateKey: WireguardKey.unsafeFromBase64('c2VjcmV0LWJ1dC1zaG9ydA==') }),
@@ -122,6 +127,10 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid priorityClassName "High_Priority": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: use the name of a PriorityClass of the cluster, for example "system-cluster-critical"'),
   C('V74', NAMES, 'a Secret name that is no DNS subdomain', 'construct', () => testGateway({ privateKey: WireguardKey.fromSecretName('wg_key', { publicKey: TEST_SERVER_PUBLIC_KEY }) }),
     'test/gw: invalid privateKey secretName "wg_key": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: pass the name of the Secret that holds the private key, for example "wireguard-gateway-key"'),
+  C('V94', NAMES, 'a monitoring label that is not a Kubernetes label', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), podMonitor: true, monitorLabels: { release: 'kube prometheus' } } }),
+    'test/gw: invalid metrics.monitorLabels {"release":"kube prometheus"}: the value of "release" is no label value: empty, or 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit. Fix: use Kubernetes label keys and values, for example { release: "kube-prometheus-stack" }'),
+  C('V96', NAMES, 'a dashboard namespace that is no DNS label', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), grafanaDashboard: true, dashboardNamespace: 'Monitoring' } }),
+    'test/gw: invalid metrics.dashboardNamespace "Monitoring": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace the Grafana sidecar watches, for example "monitoring"'),
 
   // --- Duplicates, collisions -------------------------------------------------
   C('V28', DUP, 'a route or peer id already taken in its scope (a route and a peer of one name, or a gateway part)', 'construct', () => {
@@ -131,6 +140,8 @@ export const CASES: ValidationCase[] = [
   }, 'test/gw/pg: invalid route id "pg": test/gw already has a child named "pg" (WireguardPeer). Fix: give the route a name that no other route, peer or part of the same scope uses'),
   C('V29', DUP, 'an id that is the name of a JavaScript object member', 'construct', () => peer(testGateway(), 'constructor'),
     'test/gw/constructor: invalid peer id "constructor": names of JavaScript object members (toString, constructor, __proto__, ...) cannot be construct ids. Fix: pick another name, for example "constructor-1"'),
+  C('V95', DUP, 'a monitoring label the gateway sets itself', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), grafanaDashboard: true, dashboardLabels: { 'app.kubernetes.io/name': 'grafana' } } }),
+    'test/gw: invalid metrics.dashboardLabels {"app.kubernetes.io/name":"grafana"}: "app.kubernetes.io/name" is a label the gateway sets on its objects. Fix: use another key; the gateway\'s own labels select its pods'),
 
   // --- Contradictory and missing options -----------------------------------------
   C('V30', CONTRA, 'loadBalancerSourceRanges on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['192.0.2.0/24'] }),
@@ -194,6 +205,10 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid clientAllowedIps "all": must be one of "service-network", "route-addresses". Fix: use ClientAllowedIps.SERVICE_NETWORK or ClientAllowedIps.ROUTE_ADDRESSES'),
   C('V45', CONTRA, 'a client private key that is not a key (never echoed)', 'construct', () => peer(gatewayWithRoute({ endpoint: 'vpn.example.com' })).clientConfig({ privateKey: 'hunter2' }),
     'test/gw/laptop: invalid privateKey "<7 characters>": must be 32 bytes of base64 (44 characters ending in "="), as printed by wg genkey / wg pubkey. Fix: pass the peer\'s own private key, or omit it for a placeholder'),
+  C('V91', CONTRA, 'metrics without scrapeFrom (plain JavaScript, other jsii languages)', 'construct', () => testGateway({ metrics: {} as GatewayMetricsOptions }),
+    'test/gw: invalid metrics.scrapeFrom undefined: the gateway\'s NetworkPolicy admits only this peer on the metrics port, so without it nothing could scrape. Fix: pass your Prometheus pods, for example kplus.Pods.select(chart, "Prometheus", { labels: { "app.kubernetes.io/name": "prometheus" }, namespaces: ... })'),
+  C('V93', CONTRA, 'a metrics option without the object it configures', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), scrapeInterval: Duration.seconds(15) } }),
+    'test/gw: invalid metrics.scrapeInterval "15s": it only applies with metrics.podMonitor true. Fix: set podMonitor: true, or drop scrapeInterval'),
 
   // --- Numbers and durations ---------------------------------------------------------
   C('V46', RANGE, 'an MTU outside 1280-9000', 'construct', () => testGateway({ mtu: 576 }),
@@ -208,6 +223,8 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid drainTime "7200000ms": must be a whole number of seconds from 0 to 3600. Fix: use the time your load balancer needs to stop sending new clients to a pod, e.g. Duration.seconds(15)'),
   C('V50', RANGE, 'a keepalive over 65535 seconds', 'construct', () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', persistentKeepalive: Duration.days(1) }),
     'test/gw/laptop: invalid persistentKeepalive "86400s": must be at most 65535 seconds. Fix: use a value like Duration.seconds(25)'),
+  C('V92', RANGE, 'a scrape interval that is not whole seconds', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), podMonitor: true, scrapeInterval: Duration.millis(2500) } }),
+    'test/gw: invalid metrics.scrapeInterval "2500ms": must be a whole number of seconds, at least 1. Fix: use Duration.seconds(n) with a whole n >= 1'),
 
   // --- Whole-app conditions -------------------------------------------------------------
   C('V51', APP, 'an empty gateway', 'synth', () => synth(testGateway()),

@@ -1,7 +1,7 @@
 /**
  * Example: one WireGuard gateway that exposes an in-cluster PostgreSQL (given
  * as a cdk8s-plus Service), a Redis (by name) and a managed PostgreSQL outside
- * the cluster, to two peers.
+ * the cluster, to two peers, with Prometheus metrics, alerts and a dashboard.
  *
  *   npm run synth:example     # writes examples/postgres-redis-rds/dist/
  *
@@ -9,7 +9,7 @@
  * the end-to-end suite applies each to the running gateway and checks that
  * nothing else is touched.
  */
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DEV_SERVER_PRIVATE_KEY } from './dev-keys';
@@ -49,6 +49,19 @@ export class GatewayChart extends Chart {
       endpoint: 'vpn.example.com',
       serviceNetwork: '10.99.0.0/24',
       defineNamespace: true,
+      // Prometheus metrics on the pod's own address, for kube-prometheus-stack in "monitoring".
+      metrics: {
+        scrapeFrom: kplus.Pods.select(this, 'Prometheus', {
+          labels: { 'app.kubernetes.io/name': 'prometheus' },
+          namespaces: kplus.Namespaces.select(this, 'Monitoring', { names: ['monitoring'] }),
+        }),
+        podMonitor: true,
+        scrapeInterval: Duration.seconds(10),
+        prometheusRule: true,
+        monitorLabels: { release: 'kube-prometheus-stack' },
+        grafanaDashboard: true,
+        dashboardNamespace: 'monitoring',
+      },
     });
     const laptop = this.gateway.addPeer('laptop', { publicKey: 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=', address: '10.98.0.2' });
     const ciRunner = change === 'remove-peer'

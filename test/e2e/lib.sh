@@ -31,11 +31,11 @@ E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
 
 # Debian packages the harness needs, and a command (or file) proving each is there.
-E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox nftables conntrack)
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox nftables conntrack prometheus)
 # The images' /bin/sh is busybox ash (Alpine), with busybox's awk, sed, grep and
 # the rest: the pod's scripts run with these applets first in PATH, so that they
 # are tested against busybox, not GNU or mawk (adaptation "busybox userland").
-E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp)
+E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp date timeout touch)
 E2E_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 # --- Addresses (inside the run's own namespaces only) -------------------------
@@ -106,6 +106,8 @@ e2e_setup_run() {
   WG_GW_IF="wg${E2E_ID}g"
   # The pod the pod functions act on: "" is the main pod; e2e_pod_use switches.
   E2E_POD=""
+  E2E_POD_IP=$E2E_GW_POD_IP
+  declare -gA E2E_POD_IPS=()
   E2E_POD_DIR="$E2E_RUN/pod"
   NS_LB="e2e-$E2E_ID-lb"
   declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s" [tablet]="wg${E2E_ID}t")
@@ -193,7 +195,7 @@ e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tai
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
   local c
-  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox nft conntrack; do
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox nft conntrack prometheus promtool; do
     command -v "$c" >/dev/null 2>&1 || echo "command $c"
   done
   [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"
@@ -276,6 +278,9 @@ e2e_pod_env() {
     cmd[0]="$E2E_BUSYBOX/sh"
     unset -n cmd
   done
+  # The containers' environment, the downward API's values as the kubelet gives this pod.
+  e2e_env E2E_INIT_ENV "${POD_INIT_ENV[@]}" && e2e_env E2E_NGINX_ENV "${POD_NGINX_ENV[@]}" && e2e_env E2E_AGENT_ENV "${POD_AGENT_ENV[@]}" || return 1
+  e2e_metrics_adapt
 }
 
 # e2e_pod_use NAME: the pod functions act on pod NAME from now on ("" is the
@@ -283,6 +288,7 @@ e2e_pod_env() {
 # process and log names.
 e2e_pod_use() {
   E2E_POD=${1:+-$1}
+  E2E_POD_IP=${E2E_POD_IPS[${1:-a}]:-$E2E_GW_POD_IP}
   E2E_POD_DIR="$E2E_RUN/pod$E2E_POD"
   NS_GW="e2e-$E2E_ID-gw$1"
   WG_GW_IF="wg${E2E_ID}${1:-g}"
@@ -337,6 +343,24 @@ e2e_adapt() {
   done
   e2e_adaptation "endpoint: the client configs' Endpoint $GW_ENDPOINT:$GW_LISTEN_PORT -> the gateway's address on each client's link (172.31.N.1:$GW_LISTEN_PORT)"
   e2e_adaptation "resolv.conf: the pod's /etc/resolv.conf names the cluster DNS $E2E_DNS_IP (/etc/netns/$NS_GW/resolv.conf, bound by ip netns exec)"
+}
+
+# e2e_env ARRAY NAME=VALUE...: a container's environment into ARRAY, with the
+# downward API's values (NAME=@fieldRef:<path>) supplied as the kubelet would.
+e2e_env() {
+  local -n out=$1
+  local kv
+  shift
+  out=()
+  for kv in "$@"; do
+    case ${kv#*=} in
+      @fieldRef:status.podIP)
+        out+=("${kv%%=*}=$E2E_POD_IP")
+        [ -n "$E2E_POD" ] || e2e_adaptation "downward API: env ${kv%%=*} (fieldRef status.podIP) = the pod's address $E2E_POD_IP" ;;
+      @fieldRef:*) echo "e2e: env ${kv%%=*} comes from ${kv#*=}, which the harness does not supply" >&2; return 1 ;;
+      *) out+=("$kv") ;;
+    esac
+  done
 }
 
 # --- Configuration updates (what the kubelet does to a ConfigMap volume) -------------
@@ -512,7 +536,7 @@ e2e_gateway_init() {
   local out="$E2E_STATE/init$E2E_POD.log"
   echo "--- init $(date +%T.%N)" >>"$out"
   ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
-    "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
+    "${E2E_INIT_ENV[@]}" "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
   [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register "wg-gateway$E2E_POD" "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
 }
@@ -524,7 +548,7 @@ e2e_nginx_start() {
   local r
   touch "$E2E_STATE/nginx$E2E_POD.stdout.log"
   chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx$E2E_POD.stdout.log"
-  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
+  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_NGINX_ENV[@]}" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
     --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx$E2E_POD.stdout.log" 2>>"$E2E_STATE/nginx$E2E_POD.log" </dev/null &
   e2e_register "nginx$E2E_POD" $!
   disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
@@ -559,7 +583,7 @@ e2e_nginx_kill() {
 # NET_ADMIN only (bounding and inheritable sets), no new privileges, busybox first in
 # PATH. With E2E_TIMEOUT=N, killed after N seconds (as the kubelet does to a probe).
 e2e_as_agent() {
-  ${E2E_TIMEOUT:+timeout -s KILL "$E2E_TIMEOUT"} ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" \
+  ${E2E_TIMEOUT:+timeout -s KILL "$E2E_TIMEOUT"} ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_AGENT_ENV[@]}" \
     setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs "$@"
 }
 
@@ -672,13 +696,14 @@ E2E_VIP=172.29.0.1
 # The pod functions then act on it (e2e_pod_use NAME).
 e2e_pod_up() {
   local name=$1 n=$2
+  E2E_POD_IPS[$name]="10.244.$((10 + n)).2"
   e2e_pod_use "$name"
   e2e_extract || return 1
   e2e_adapt_generation "$(readlink -f "$POD_CONFIG_DIR/..data")" >&2 || return 1
   e2e_emptydirs
   echo "$WG_GW_IF" >>"$E2E_STATE/ifaces"
   e2e_ns_add "$NS_GW" 1 || return 1
-  e2e_link "$NS_GW" eth0 "10.244.$((10 + n)).2/24" "$NS_CLUSTER" "gwpod$name" "10.244.$((10 + n)).1/24" || return 1
+  e2e_link "$NS_GW" eth0 "$E2E_POD_IP/24" "$NS_CLUSTER" "gwpod$name" "10.244.$((10 + n)).1/24" || return 1
   ip -n "$NS_GW" route add default via "10.244.$((10 + n)).1" || return 1
   e2e_resolv_conf
 }
@@ -765,3 +790,8 @@ e2e_pod_stop() {
   if [ "$sig" = KILL ]; then e2e_nginx_kill; else e2e_stop "nginx$E2E_POD" TERM; fi
   for name in "agent$E2E_POD" "wg-gateway$E2E_POD"; do e2e_stop "$name" "$sig"; done
 }
+
+# Metrics: Prometheus in the cluster namespace, scraping the gateway as its
+# PodMonitor says (test/e2e/lib-metrics.sh).
+# shellcheck source=test/e2e/lib-metrics.sh
+source "$E2E_DIR/lib-metrics.sh"

@@ -582,7 +582,7 @@ apply_live_breakages() {
   if breaking setconf; then sed -i 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg setconf "$WG_IF" \/dev\/stdin/' "$gen/init.sh"; fi
   if breaking addconf; then sed -i 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg addconf "$WG_IF" \/dev\/stdin/' "$gen/init.sh"; fi
   if breaking prune-ignores-sessions; then sed -i 's/^    if in_use "\$a"; then continue; fi$/    :/' "$gen/init.sh"; fi
-  return 0
+  apply_metrics_breakages "$gen"
 }
 
 # --- Availability: several replicas behind an emulated UDP Service -----------------------
@@ -757,6 +757,240 @@ TESTS=(
   "t22|replicas: a pod killed: its client recovers on another within 25 s of its next data, the other untouched"
   "t23|readiness: the synthesized probe fails while nginx is down or after a failed init, passes when healthy"
 )
+
+# --- Metrics (t30 to t36) ------------------------------------------------------------------
+# A real Prometheus in the cluster namespace scrapes the gateway pod as the synthesized
+# PodMonitor says (test/e2e/lib-metrics.sh) and loads the synthesized PrometheusRule.
+
+BREAKAGES[metrics-wrong-type]="metrics.sh declares wireguard_sent_bytes_total a gauge -> 30 fails (promtool check metrics)"
+BREAKAGES[metrics-no-deny]="the metrics server's deny lines (one per peer) removed from nginx.conf -> 31 fails"
+BREAKAGES[no-friendly-names]="metrics.sh drops the peers' names (friendly_name) -> 32 fails"
+BREAKAGES[sessions-count-all-states]="metrics.sh counts a route's sockets in every state, not only ESTABLISHED -> 33 fails"
+BREAKAGES[no-tally]="the agent does not count configuration changes -> 34 fails"
+BREAKAGES[alert-wrong-selector]="the PrometheusRule's expressions select another namespace -> 34 fails (no alert)"
+BREAKAGES[dashboard-bad-expr]="one dashboard expression does not parse -> 35 fails"
+BREAKAGES[rotate-without-reopen]="start-nginx.sh renames the sessions log without telling nginx to reopen it -> 36 fails"
+
+TESTS+=(
+  "t30|metrics: /metrics on the pod's address serves every metric family; promtool check metrics passes; nothing else is served"
+  "t31|metrics: a peer that routes the pod's address into its tunnel is refused (403); the cluster network is not"
+  "t32|metrics: Prometheus scrapes the pod as its PodMonitor says: up, the laptop's handshake within a minute, received bytes grow by what it sent"
+  "t33|metrics: the route's active sessions are the 50 held sessions in Prometheus, and 0 once they close"
+  "t34|metrics: a live change is counted (applied, config id), a broken one too (rejected, not up to date), and its alert fires"
+  "t35|metrics: the PrometheusRule passes promtool and loads; every dashboard expression parses and runs in Prometheus"
+  "t36|metrics: sessions ended are counted exactly through sessions-log rotations; the shared emptyDir stays small"
+)
+
+# apply_metrics_breakages GEN_DIR: the metrics knobs, on each generation of the files.
+apply_metrics_breakages() {
+  local gen=$1
+  [ -f "$gen/metrics.sh" ] || return 0
+  if breaking metrics-wrong-type; then sed -i 's/^\(.*# TYPE wireguard_sent_bytes_total\) counter/\1 gauge/' "$gen/metrics.sh"; fi
+  if breaking metrics-no-deny; then sed -i -E '/^    deny [0-9.]+; #/d' "$gen/nginx.conf"; fi
+  if breaking no-friendly-names; then sed -i 's/\$1 == "N" { name\[\$2\] = \$3; next }/$1 == "N" { next }/' "$gen/metrics.sh"; fi
+  if breaking sessions-count-all-states; then sed -i 's/NR > 1 \&\& \$4 == "01" { est/NR > 1 { est/' "$gen/metrics.sh"; fi
+  if breaking no-tally; then sed -i 's/ tally "\$\*";//' "$gen/agent.sh"; fi
+  if breaking rotate-without-reopen; then sed -i 's/ && kill -USR1 "\$pid"//' "$gen/start-nginx.sh"; fi
+  return 0
+}
+
+# metrics_up: Prometheus running (the knobs that act on its files applied first), and
+# the gateway's target up.
+metrics_up() {
+  e2e_metrics_config || return 1
+  if [ -z "$(e2e_pid prometheus)" ]; then
+    if breaking alert-wrong-selector; then sed -i 's/namespace=\\"[a-z0-9-]*\\"/namespace=\\"elsewhere\\"/g; s/namespace="[a-z0-9-]*"/namespace="elsewhere"/g' "$E2E_RUN/prometheus/rules.yml"; fi
+    if breaking dashboard-bad-expr; then sed -i '0,/expr: /s/expr: /expr: sum by (/' "$E2E_RUN/prometheus/dashboard-rules.yml"; fi
+    e2e_prometheus_up || return 1
+  fi
+  e2e_prom_wait 40 "the gateway target to be up" "up{job=\"$METRICS_JOB\"} == 1" >/dev/null
+}
+
+# metric FILE NAME{LABELS}: a sample's value in Prometheus text (labels as written, in order).
+metric() { awk -v k="$2" 'index($0, k " ") == 1 { print $NF; found = 1 } END { exit !found }' "$1"; }
+
+t30() {
+  local out body="$E2E_STATE/t30.metrics" f missing=() lint
+  e2e_metrics_config || return 1
+  e2e_wait_until 15 "the agent to write $POD_STATE_DIR/metrics.prom" test -s "$POD_STATE_DIR/metrics.prom" \
+    || { echo "no metrics 15 s after the agent started: $(grep 'metrics' "$E2E_STATE/agent.log" | tail -n 2)"; return 1; }
+  out=$(e2e_metrics_fetch "$NS_CLUSTER" "http://$METRICS_TARGET$METRICS_PATH" "$body") || { echo "GET http://$METRICS_TARGET$METRICS_PATH from the cluster network failed: $out"; return 1; }
+  [[ $out == 'HTTP 200 text/plain; version=0.0.4'* ]] || { echo "GET http://$METRICS_TARGET$METRICS_PATH from the cluster network: $out, expected 200 and the Prometheus text type"; return 1; }
+  echo "cluster network -> http://$METRICS_TARGET$METRICS_PATH: $out, $(wc -l <"$body") lines"
+  for f in wireguard_sent_bytes_total wireguard_received_bytes_total wireguard_latest_handshake_seconds wireguard_gateway_info \
+    wireguard_gateway_config_up_to_date wireguard_gateway_config_reloads_total wireguard_gateway_config_last_applied_timestamp_seconds \
+    wireguard_gateway_route_sessions wireguard_gateway_route_sessions_ended_total wireguard_gateway_route_target_resolves \
+    wireguard_gateway_metrics_updated_timestamp_seconds; do
+    grep -q "^# TYPE $f " "$body" || missing+=("$f")
+  done
+  # The target check runs in the background: its family appears within a few seconds.
+  if [ "${#missing[@]}" = 1 ] && [ "${missing[0]}" = wireguard_gateway_route_target_resolves ]; then
+    sleep 6; e2e_metrics_fetch "$NS_CLUSTER" "http://$METRICS_TARGET$METRICS_PATH" "$body" >/dev/null
+    grep -q '^# TYPE wireguard_gateway_route_target_resolves ' "$body" && missing=()
+  fi
+  [ "${#missing[@]}" = 0 ] || { echo "metric families missing: ${missing[*]}"; return 1; }
+  echo "every family present: $(grep -c '^# TYPE ' "$body") families; e.g. $(grep '^wireguard_received_bytes_total{.*friendly_name="laptop"' "$body")"
+  lint=$(promtool check metrics <"$body" 2>&1) || { echo "promtool check metrics: $lint"; return 1; }
+  echo "promtool check metrics: no problems"
+  grep -q "^wireguard_gateway_route_target_resolves{route=\"postgres\".*} 1$" "$body" \
+    || { echo "route postgres's target does not resolve in the metrics: $(grep target_resolves "$body")"; return 1; }
+  for f in / /reload-result /metrics.prom /sessions.log; do
+    out=$(e2e_metrics_fetch "$NS_CLUSTER" "http://$METRICS_TARGET$f" /dev/null)
+    [[ $out == 'HTTP 404 '* ]] || { echo "GET $f: $out, expected 404 (only /metrics is served)"; return 1; }
+  done
+  echo "GET / /reload-result /metrics.prom /sessions.log: 404"
+}
+
+t31() {
+  local out via body="$E2E_STATE/t31.body" log
+  e2e_metrics_config || return 1
+  out=$(e2e_metrics_fetch "$NS_CLUSTER" "http://$METRICS_TARGET$METRICS_PATH" /dev/null)
+  [[ $out == 'HTTP 200 '* ]] || { echo "control failed: the cluster network gets $out"; return 1; }
+  echo "control: the cluster network (Prometheus's side) gets $out"
+  e2e_client_widen laptop "${METRICS_TARGET%:*}/32" || return 1
+  via=$(ip -n "${NS_CLIENT[laptop]}" route get "${METRICS_TARGET%:*}" | head -n1)
+  out=$(e2e_metrics_fetch "${NS_CLIENT[laptop]}" "http://$METRICS_TARGET$METRICS_PATH" "$body" 2>&1)
+  e2e_client_restore laptop
+  [[ $via == *"dev ${CLIENT_IF[laptop]}"* ]] || { echo "the pod's address is not routed into the laptop's tunnel ($via); the test proves nothing"; return 1; }
+  [[ $out == 'HTTP 403 '* ]] || { echo "the laptop, with the pod's address in its AllowedIPs (route: $via), got $out from $METRICS_TARGET$METRICS_PATH; expected 403"; return 1; }
+  ! grep -q wireguard_ "$body" || { echo "the refused answer holds metrics"; return 1; }
+  log=$(grep -m1 "access forbidden by rule, client: ${PEER_ADDR[laptop]}, server: " "$E2E_STATE/nginx.log") \
+    || { echo "nginx logged no refusal for ${PEER_ADDR[laptop]}"; return 1; }
+  echo "laptop with AllowedIPs += ${METRICS_TARGET%:*}/32 (route: $via): $out, no metrics in the answer"
+  echo "nginx: ${log#*] }"
+}
+
+# fresh_handshake: the laptop's latest handshake on the gateway under 45 s old (its tunnel is
+# brought up again if it is older: a new handshake on its first packet).
+fresh_handshake() {
+  local hs
+  hs=$(gw_handshake laptop)
+  if [ $(($(date +%s) - hs)) -gt 45 ]; then
+    e2e_stop wg-laptop && e2e_client_up laptop || return 1
+    e2e_net laptop until-ok "$(route postgres)" --proto pg --max-ms 10000 --deadline-ms 12000 >/dev/null || return 1
+    echo "the laptop's tunnel brought up again for a fresh handshake (the last was $(($(date +%s) - hs)) s old)"
+  fi
+}
+
+t32() {
+  local out hs v0 n=200 bytes=8192 sent
+  metrics_up || return 1
+  echo "Prometheus (from the PodMonitor): job $METRICS_JOB, target $METRICS_TARGET$METRICS_PATH every $METRICS_INTERVAL: $(e2e_promql "up{job=\"$METRICS_JOB\"}")"
+  fresh_handshake || { echo "the laptop did not handshake again"; return 1; }
+  hs=$(gw_handshake laptop)
+  out=$(e2e_prom_wait 30 "the laptop's handshake ($hs) in Prometheus" \
+    "wireguard_latest_handshake_seconds{friendly_name=\"laptop\"} >= $hs and (time() - wireguard_latest_handshake_seconds{friendly_name=\"laptop\"}) < 60") || { echo "$out"; return 1; }
+  echo "handshake: ${out% *} = $(echo "$out" | awk '{ print $NF }') ($(($(date +%s) - hs)) s ago; the gateway's wg says $hs)"
+  redis_at echo-b "$E2E_ECHO_B_IP" || return 1
+  v0=$(e2e_promql_value 'wireguard_received_bytes_total{friendly_name="laptop"}')
+  [ -n "$v0" ] || { echo "no wireguard_received_bytes_total for the laptop in Prometheus"; return 1; }
+  out=$(e2e_net laptop load "$(route redis)" --sessions "$n" --bytes "$bytes" --concurrency 50) || { echo "traffic failed: $out"; return 1; }
+  sent=$((n * bytes))
+  echo "laptop sent $sent bytes ($out)"
+  out=$(e2e_prom_wait 40 "received bytes to grow by $sent" "wireguard_received_bytes_total{friendly_name=\"laptop\"} - $v0 >= $sent") || { echo "$out"; return 1; }
+  echo "wireguard_received_bytes_total{friendly_name=\"laptop\"}: $v0 -> $(e2e_promql_value 'wireguard_received_bytes_total{friendly_name="laptop"}') (+$(echo "$out" | awk '{ printf "%d", $NF }'), sent $sent)"
+}
+
+t33() {
+  local out rc=0 q='wireguard_gateway_route_sessions{route="redis"}'
+  metrics_up || return 1
+  redis_at echo-b "$E2E_ECHO_B_IP" || return 1
+  e2e_prom_wait 30 "no session on route redis before the test" "$q == 0" >/dev/null || { echo "route redis has sessions before the test: $(e2e_promql "$q")"; return 1; }
+  start_hold hold-metrics 50 echo-b || return 1
+  out=$(e2e_prom_wait 40 "50 sessions on route redis" "$q == 50") || rc=1
+  echo "50 held sessions: $out"
+  [ "$rc" = 0 ] || echo "Prometheus says: $(e2e_promql "$q"); metrics.prom says: $(grep '^wireguard_gateway_route_sessions{route="redis"' "$POD_STATE_DIR/metrics.prom")"
+  finish hold-metrics >/dev/null || { echo "the held sessions failed"; rc=1; }
+  out=$(e2e_prom_wait 40 "0 sessions on route redis" "$q == 0") || rc=1
+  echo "after they closed: $out"
+  return "$rc"
+}
+
+t34() {
+  local rc=0 a0 r0 out tablet
+  metrics_up || return 1
+  a0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="applied"}')
+  r0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="rejected"}')
+  [ -n "$a0" ] && [ -n "$r0" ] || { echo "no reload counters in Prometheus"; return 1; }
+  live_swap add-peer || return 1
+  wait_agent "$SWAP_ID" applied || rc=1
+  out=$(e2e_prom_wait 40 "the applied change counted" "wireguard_gateway_config_reloads_total{result=\"applied\"} >= $a0 + 1 and on() wireguard_gateway_info{config_id=\"$SWAP_ID\"}") || rc=1
+  echo "add-peer applied: reloads{applied} $a0 -> $(echo "$out" | awk '{ print $NF }'); serving config $(e2e_promql 'wireguard_gateway_info' | grep -o 'config_id="[^"]*"'); up to date: $(e2e_promql_value wireguard_gateway_config_up_to_date)"
+  tablet=$(awk '/^Address/ { sub(/\/.*/, "", $3); print $3 }' "$E2E_RUN/clients/rendered/tablet.conf")
+  grep -q "^    deny $tablet; " "$POD_NGINX_RUN_DIR/nginx.conf" && echo "nginx reloaded with the new peer's address refused on the metrics server (deny $tablet)" \
+    || { echo "nginx's metrics server does not refuse the new peer $tablet"; rc=1; }
+  # A different configuration (base), broken: its config-id differs from the one served.
+  live_swap base bad-wg-conf || return 1
+  wait_agent "$SWAP_ID" 'rejected, nothing applied' || rc=1
+  out=$(e2e_prom_wait 40 "the rejected change counted, not up to date" \
+    "wireguard_gateway_config_reloads_total{result=\"rejected\"} >= $r0 + 1 and on() wireguard_gateway_config_up_to_date == 0") || rc=1
+  echo "broken change: reloads{rejected} $r0 -> $(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="rejected"}'); up to date: $(e2e_promql_value wireguard_gateway_config_up_to_date)"
+  out=$(e2e_prom_wait 30 "alert WireguardGatewayConfigFailed to fire" 'ALERTS{alertname="WireguardGatewayConfigFailed",alertstate="firing"}') || rc=1
+  echo "alert: $out"
+  live_to base || rc=1
+  out=$(e2e_prom_wait 40 "up to date again" 'wireguard_gateway_config_up_to_date == 1') || rc=1
+  echo "back to base: up to date $(echo "$out" | awk '{ print $NF }')"
+  return "$rc"
+}
+
+t35() {
+  local out dir="$E2E_RUN/prometheus" bad=0 e
+  metrics_up || return 1
+  out=$(promtool check rules "$dir/rules.yml" 2>&1) || { echo "promtool check rules (the PrometheusRule): $out"; return 1; }
+  echo "promtool check rules (the PrometheusRule): $(echo "$out" | grep -o 'SUCCESS.*')"
+  out=$(promtool check rules "$dir/dashboard-rules.yml" 2>&1) || { echo "promtool check rules (the dashboard's expressions as recording rules): $out"; return 1; }
+  echo "promtool check rules (the dashboard's $METRICS_DASHBOARD_EXPRS expressions as recording rules): $(echo "$out" | grep -o 'SUCCESS.*')"
+  out=$(e2e_prom rules)
+  [ "$(echo "$out" | grep -c '^ok ')" = "$METRICS_RULES" ] || { echo "Prometheus loaded the rules, not all healthy:"; echo "$out"; return 1; }
+  echo "Prometheus loaded $METRICS_RULES alert rules, all healthy: $(echo "$out" | awk '{ print $2 "(" $3 ")" }' | paste -sd ' ' -)"
+  while IFS= read -r e; do
+    e2e_promql "$e" >/dev/null 2>&1 || { echo "the dashboard expression does not run: $e: $(e2e_promql "$e" 2>&1)"; bad=1; }
+  done <"$dir/dashboard-exprs.txt"
+  [ "$bad" = 0 ] && echo "every dashboard expression runs in Prometheus"
+  return "$bad"
+}
+
+t36() {
+  local rc=0 before_rot c0 n=300 q out batch rotations
+  q='wireguard_gateway_route_sessions_ended_total{route="redis",address="'"${ROUTE_ADDR[redis]}"'",port="'"${ROUTE_PORT[redis]}"'",status="200"}'
+  redis_at echo-b "$E2E_ECHO_B_IP" || return 1
+  before_rot=$(grep -c 'rotated the sessions log' "$E2E_STATE/nginx.log")
+  for batch in 1 2; do
+    settled_count || return 1
+    c0=$SETTLED
+    out=$(e2e_net laptop load "$(route redis)" --sessions "$n" --bytes 16 --concurrency 100) || { echo "batch $batch: $out"; return 1; }
+    e2e_wait_until 30 "batch $batch counted" metric_is "$POD_STATE_DIR/metrics.prom" "$q" $((c0 + n)) \
+      || { echo "batch $batch: $n sessions ended on route redis, counted $(( $(metric "$POD_STATE_DIR/metrics.prom" "$q") - c0 )) after 30 s"; rc=1; }
+    settled_count || return 1
+    [ "$SETTLED" = $((c0 + n)) ] || { echo "batch $batch: $n sessions, the count went from $c0 to $SETTLED"; rc=1; }
+    echo "batch $batch: $n sessions ended, sessions_ended_total{route=\"redis\",status=\"200\"} $c0 -> $SETTLED"
+  done
+  rotations=$(($(grep -c 'rotated the sessions log' "$E2E_STATE/nginx.log") - before_rot))
+  [ "$rotations" -ge 2 ] || { echo "the sessions log rotated $rotations times during the test; the test proves nothing"; rc=1; }
+  echo "the sessions log rotated $rotations times during the test (at $E2E_SESSIONS_LOG_ROTATE_BYTES bytes)"
+  echo "shared emptyDir: $(cd "$POD_STATE_DIR" && ls | paste -sd ' ' -), $(du -sk "$POD_STATE_DIR" | cut -f1) KiB"
+  [ "$(du -sk "$POD_STATE_DIR" | cut -f1)" -lt 1024 ] || { echo "the shared emptyDir holds over 1 MiB"; rc=1; }
+  if metrics_up; then
+    out=$(e2e_prom_wait 30 "Prometheus to show the count" "$q == $SETTLED") && echo "Prometheus: $out" || { echo "$out"; rc=1; }
+  else
+    rc=1
+  fi
+  return "$rc"
+}
+
+# metric_is FILE SAMPLE VALUE; settled_count: the redis route's 200 count once it stops
+# changing (two refreshes apart) and no rotated log is waiting (SETTLED).
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
+settled_count() {
+  local a b i
+  for i in $(seq 1 12); do
+    a=$(metric "$POD_STATE_DIR/metrics.prom" "$q") || a=x
+    sleep 5.5
+    b=$(metric "$POD_STATE_DIR/metrics.prom" "$q") || b=y
+    if [ "$a" = "$b" ] && [ ! -e "$POD_STATE_DIR/sessions.log.old" ]; then SETTLED=$b; return 0; fi
+  done
+  echo "the count of route redis never settled ($a, $b)"; return 1
+}
 
 if [ -n "${LIST:-}" ]; then
   for t in "${TESTS[@]}"; do printf '%s  %s\n' "${t%%|*}" "${t#*|}"; done

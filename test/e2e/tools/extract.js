@@ -149,6 +149,14 @@ const command = (c) => {
 const user = (c) => c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
 const group = (c) => c.securityContext?.runAsGroup ?? pod.securityContext?.runAsGroup ?? user(c);
 if (user(main) === undefined || user(main) === 0) fail(`the nginx container must run as a non-root user, runAsUser is ${user(main)}`);
+// A container's environment: plain values as NAME=value, the downward API as
+// NAME=@fieldRef:<fieldPath> (the harness supplies those values: no kubelet).
+const environment = (c) => (c.env ?? []).map((e) => {
+  if (e.value !== undefined) return `${e.name}=${e.value}`;
+  if (e.valueFrom?.fieldRef?.fieldPath) return `${e.name}=@fieldRef:${e.valueFrom.fieldRef.fieldPath}`;
+  return fail(`container ${c.name}: env ${e.name} comes from ${JSON.stringify(e.valueFrom)}; only values and fieldRefs are emulated`);
+});
+if ((c0(main.envFrom) + c0(agent.envFrom) + c0(init.envFrom)) !== '') fail('envFrom is not emulated');
 const caps = (c) => c.securityContext?.capabilities ?? {};
 if (user(agent) !== 0 || c0(caps(agent).drop) !== 'ALL' || JSON.stringify(caps(agent).add) !== '["NET_ADMIN"]' || agent.securityContext?.privileged) {
   fail(`the agent must be root with NET_ADMIN only, got ${JSON.stringify(agent.securityContext)}`);
@@ -179,6 +187,9 @@ const lines = [
   arr('POD_INIT_CMD', command(init)),
   arr('POD_NGINX_CMD', command(main)),
   arr('POD_AGENT_CMD', command(agent)),
+  arr('POD_INIT_ENV', environment(init)),
+  arr('POD_NGINX_ENV', environment(main)),
+  arr('POD_AGENT_ENV', environment(agent)),
   `POD_INIT_UID=${q(user(init) ?? 0)}`,
   `POD_NGINX_UID=${q(user(main))}`,
   `POD_NGINX_GID=${q(group(main))}`,

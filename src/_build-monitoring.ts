@@ -1,0 +1,184 @@
+/**
+ * A gateway's monitoring objects (the `metrics` prop): the checks of its
+ * options, the PodMonitor, the PrometheusRule and the Grafana dashboard
+ * ConfigMap, and the NetworkPolicy ingress rule for the metrics port. The
+ * metrics themselves are rendered by _render-metrics.ts and served by the pod.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, ApiObjectMetadata } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { wholeSeconds } from './_checks';
+import { invalid } from './_errors';
+import { MetricsSpec } from './_model';
+import { checkDnsLabel, checkPort } from './_net';
+import { GatewaySeries, alertRules, renderDashboard } from './_render-monitoring';
+import { DEFAULT_METRICS_PORT, GatewayMetricsOptions } from './gateway-metrics';
+
+/** How often the agent refreshes the metrics. */
+export const METRICS_REFRESH_SECONDS = 5;
+/** The name of the nginx container's metrics port (the PodMonitor names it). */
+export const METRICS_PORT_NAME = 'metrics';
+
+/** The library's version, for the info metric. */
+const VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')).version;
+
+/** The metrics options, checked, with defaults. */
+export interface MetricsSettings {
+  readonly port: number;
+  readonly scrapeFrom: kplus.INetworkPolicyPeer;
+  readonly podMonitor: boolean;
+  readonly scrapeIntervalSeconds: number;
+  readonly prometheusRule: boolean;
+  readonly monitorLabels: { [key: string]: string };
+  readonly grafanaDashboard: boolean;
+  readonly dashboardLabels: { [key: string]: string };
+  readonly dashboardNamespace?: string;
+  /** What the renderers need. */
+  readonly spec: MetricsSpec;
+}
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+function labelError(key: string, value: unknown): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  if ((prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) || !LABEL_NAME.test(name)) {
+    return `the key ${JSON.stringify(key)} is no label key: [a DNS prefix and "/"] then 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
+  }
+  if (typeof value !== 'string' || (value !== '' && !LABEL_NAME.test(value))) {
+    return `the value of ${JSON.stringify(key)} is no label value: empty, or 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Kubernetes labels, checked; the gateway's own labels may not be replaced. */
+function checkLabels(path: string, prop: string, labels: { [key: string]: string }, own: { [key: string]: string }): { [key: string]: string } {
+  for (const [key, value] of Object.entries(labels)) {
+    const error = labelError(key, value);
+    if (error !== undefined) throw invalid(path, prop, labels, error, 'use Kubernetes label keys and values, for example { release: "kube-prometheus-stack" }');
+    if (key in own) {
+      throw invalid(path, prop, labels, `${JSON.stringify(key)} is a label the gateway sets on its objects`, 'use another key; the gateway\'s own labels select its pods');
+    }
+  }
+  return { ...labels };
+}
+
+/** An option that only means something together with a switch. */
+function onlyWith(path: string, options: GatewayMetricsOptions, prop: keyof GatewayMetricsOptions,
+  switches: Array<keyof GatewayMetricsOptions>): void {
+  if (options[prop] !== undefined && !switches.some((s) => options[s] === true)) {
+    const value = options[prop];
+    throw invalid(path, `metrics.${prop}`, typeof value === 'object' && 'toSeconds' in (value as object) ? `${(value as any).toSeconds()}s` : value,
+      `it only applies with ${switches.map((s) => `metrics.${s}`).join(' or ')} true`,
+      `set ${switches.map((s) => `${s}: true`).join(' or ')}, or drop ${prop}`);
+  }
+}
+
+/** Checks the `metrics` prop; undefined when metrics are off. */
+export function metricsSettings(path: string, options: GatewayMetricsOptions | undefined,
+  ownLabels: { [key: string]: string }): MetricsSettings | undefined {
+  if (options === undefined) return undefined;
+  const port = checkPort(path, 'metrics.port', options.port ?? DEFAULT_METRICS_PORT, 'use 9586 (the usual WireGuard exporter port) or another free TCP port');
+  if (options.scrapeFrom === undefined || typeof (options.scrapeFrom as any).toNetworkPolicyPeerConfig !== 'function') {
+    throw invalid(path, 'metrics.scrapeFrom', options.scrapeFrom, 'the gateway\'s NetworkPolicy admits only this peer on the metrics port, so without it nothing could scrape',
+      'pass your Prometheus pods, for example kplus.Pods.select(chart, "Prometheus", { labels: { "app.kubernetes.io/name": "prometheus" }, namespaces: ... })');
+  }
+  onlyWith(path, options, 'scrapeInterval', ['podMonitor']);
+  onlyWith(path, options, 'monitorLabels', ['podMonitor', 'prometheusRule']);
+  onlyWith(path, options, 'dashboardLabels', ['grafanaDashboard']);
+  onlyWith(path, options, 'dashboardNamespace', ['grafanaDashboard']);
+  return {
+    port,
+    scrapeFrom: options.scrapeFrom,
+    podMonitor: options.podMonitor ?? false,
+    scrapeIntervalSeconds: wholeSeconds(path, 'metrics.scrapeInterval', options.scrapeInterval, 30),
+    prometheusRule: options.prometheusRule ?? false,
+    monitorLabels: checkLabels(path, 'metrics.monitorLabels', options.monitorLabels ?? {}, ownLabels),
+    grafanaDashboard: options.grafanaDashboard ?? false,
+    dashboardLabels: checkLabels(path, 'metrics.dashboardLabels', options.dashboardLabels ?? { grafana_dashboard: '1' }, ownLabels),
+    dashboardNamespace: options.dashboardNamespace === undefined ? undefined
+      : checkDnsLabel(path, 'metrics.dashboardNamespace', options.dashboardNamespace, 'use the namespace the Grafana sidecar watches, for example "monitoring"'),
+    spec: { port, refreshSeconds: METRICS_REFRESH_SECONDS, version: VERSION },
+  };
+}
+
+/** Removes undefined members, so that the rule is valid JSON for the API server. */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The NetworkPolicy ingress rule for the metrics port: TCP, from `scrapeFrom`
+ * only, rendered the way cdk8s-plus renders a peer.
+ */
+export function metricsIngressRule(settings: MetricsSettings): any {
+  const config = settings.scrapeFrom.toNetworkPolicyPeerConfig();
+  let from: any[];
+  if (config.ipBlock !== undefined) {
+    from = [{ ipBlock: defined({ ...config.ipBlock._toKube() }) }];
+  } else {
+    // cdk8s-plus exposes selectors' JSON only through _toKube, as its own NetworkPolicy uses them.
+    const selector = config.podSelector!;
+    const pods = selector.labelSelector._toKube();
+    const names = selector.namespaces?.names;
+    const namespaces: any = selector.namespaces?.labelSelector?._toKube();
+    from = names === undefined
+      ? [defined({ namespaceSelector: namespaces, podSelector: pods })]
+      : names.map((n) => ({
+        namespaceSelector: defined({ matchExpressions: namespaces?.matchExpressions, matchLabels: { ...namespaces?.matchLabels, 'kubernetes.io/metadata.name': n } }),
+        podSelector: pods,
+      }));
+  }
+  return { from, ports: [{ protocol: 'TCP', port: settings.port }] };
+}
+
+export interface MonitoringInputs {
+  readonly metadata: ApiObjectMetadata;
+  readonly namespace: string;
+  readonly podLabels: { [key: string]: string };
+  readonly deployment: kplus.Deployment;
+}
+
+export interface Monitoring {
+  readonly podMonitor?: ApiObject;
+  readonly prometheusRule?: ApiObject;
+  readonly dashboard?: kplus.ConfigMap;
+}
+
+/** The opt-in objects: PodMonitor, PrometheusRule, dashboard ConfigMap. */
+export function buildMonitoring(scope: Construct, settings: MetricsSettings | undefined, inputs: MonitoringInputs): Monitoring {
+  if (settings === undefined) return {};
+  const series: GatewaySeries = { namespace: inputs.namespace, deployment: inputs.deployment.name, path: scope.node.path };
+  const metadata = { ...inputs.metadata, labels: { ...settings.monitorLabels, ...inputs.metadata.labels } };
+  const podMonitor = !settings.podMonitor ? undefined : new ApiObject(scope, 'PodMonitor', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PodMonitor',
+    metadata,
+    spec: {
+      selector: { matchLabels: { ...inputs.podLabels } },
+      namespaceSelector: { matchNames: [inputs.namespace] },
+      podMetricsEndpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', scheme: 'http', interval: `${settings.scrapeIntervalSeconds}s` }],
+    },
+  });
+  const prometheusRule = !settings.prometheusRule ? undefined : new ApiObject(scope, 'PrometheusRule', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata,
+    spec: { groups: [{ name: `wireguard-gateway.${series.namespace}.${series.deployment}`, rules: alertRules(series) }] },
+  });
+  const dashboard = !settings.grafanaDashboard ? undefined : new kplus.ConfigMap(scope, 'Dashboard', {
+    metadata: {
+      ...inputs.metadata,
+      // Not the gateway's own name: its ConfigMap has that one, maybe in this namespace.
+      name: `${inputs.metadata.name}-dashboard`,
+      namespace: settings.dashboardNamespace ?? inputs.namespace,
+      labels: { ...settings.dashboardLabels, ...inputs.metadata.labels },
+    },
+    data: { [`${series.deployment}.json`]: renderDashboard(series) },
+  });
+  return { podMonitor, prometheusRule, dashboard };
+}
