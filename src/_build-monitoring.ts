@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { MetricsSpec } from './_model';
+import { checkLabels, refuseOwnLabels } from './_names';
 import { checkDnsLabel, checkPort } from './_net';
 import { GatewaySeries, alertRules, renderDashboard } from './_render-monitoring';
 import { DEFAULT_METRICS_PORT, GatewayMetricsOptions } from './gateway-metrics';
@@ -39,31 +40,10 @@ export interface MetricsSettings {
   readonly spec: MetricsSpec;
 }
 
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-
-function labelError(key: string, value: unknown): string | undefined {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash < 0 ? undefined : key.slice(0, slash);
-  const name = key.slice(slash + 1);
-  if ((prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) || !LABEL_NAME.test(name)) {
-    return `the key ${JSON.stringify(key)} is no label key: [a DNS prefix and "/"] then 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
-  }
-  if (typeof value !== 'string' || (value !== '' && !LABEL_NAME.test(value))) {
-    return `the value of ${JSON.stringify(key)} is no label value: empty, or 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
-  }
-  return undefined;
-}
-
 /** Kubernetes labels, checked; the gateway's own labels may not be replaced. */
-function checkLabels(path: string, prop: string, labels: { [key: string]: string }, own: { [key: string]: string }): { [key: string]: string } {
-  for (const [key, value] of Object.entries(labels)) {
-    const error = labelError(key, value);
-    if (error !== undefined) throw invalid(path, prop, labels, error, 'use Kubernetes label keys and values, for example { release: "kube-prometheus-stack" }');
-    if (key in own) {
-      throw invalid(path, prop, labels, `${JSON.stringify(key)} is a label the gateway sets on its objects`, 'use another key; the gateway\'s own labels select its pods');
-    }
-  }
+function userLabels(path: string, prop: string, labels: { [key: string]: string }, own: { [key: string]: string }): { [key: string]: string } {
+  checkLabels(path, prop, labels);
+  refuseOwnLabels(path, prop, labels, own, 'its objects');
   return { ...labels };
 }
 
@@ -97,9 +77,9 @@ export function metricsSettings(path: string, options: GatewayMetricsOptions | u
     podMonitor: options.podMonitor ?? false,
     scrapeIntervalSeconds: wholeSeconds(path, 'metrics.scrapeInterval', options.scrapeInterval, 30),
     prometheusRule: options.prometheusRule ?? false,
-    monitorLabels: checkLabels(path, 'metrics.monitorLabels', options.monitorLabels ?? {}, ownLabels),
+    monitorLabels: userLabels(path, 'metrics.monitorLabels', options.monitorLabels ?? {}, ownLabels),
     grafanaDashboard: options.grafanaDashboard ?? false,
-    dashboardLabels: checkLabels(path, 'metrics.dashboardLabels', options.dashboardLabels ?? { grafana_dashboard: '1' }, ownLabels),
+    dashboardLabels: userLabels(path, 'metrics.dashboardLabels', options.dashboardLabels ?? { grafana_dashboard: '1' }, ownLabels),
     dashboardNamespace: options.dashboardNamespace === undefined ? undefined
       : checkDnsLabel(path, 'metrics.dashboardNamespace', options.dashboardNamespace, 'use the namespace the Grafana sidecar watches, for example "monitoring"'),
     spec: { port, refreshSeconds: METRICS_REFRESH_SECONDS, version: VERSION },

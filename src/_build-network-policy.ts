@@ -11,13 +11,10 @@ import { MetricsSettings, metricsIngressRule } from './_build-monitoring';
 import type { KnownNetwork } from './_gateway-checks';
 import { checkDnsLabel, parseEgressCidr, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
+import type { WireguardGatewayProps } from './wireguard-gateway';
 
 /** The gateway props the policy reads (a subset of WireguardGatewayProps). */
-export interface NetworkPolicyProps {
-  readonly dnsNamespace?: string;
-  readonly dnsPodLabels?: { [key: string]: string };
-  readonly dnsCidrs?: string[];
-}
+export type NetworkPolicyProps = Pick<WireguardGatewayProps, 'dnsNamespace' | 'dnsPodLabels' | 'dnsCidrs'>;
 
 export interface NetworkPolicyInputs {
   readonly metadata: ApiObjectMetadata;

@@ -17,19 +17,13 @@ import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
 import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
 import { ReplicaSpread } from './gateway-options';
+import type { WireguardGatewayProps } from './wireguard-gateway';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;
 
 /** The gateway props the pod reads (a subset of WireguardGatewayProps). */
-export interface PodProps extends UserPodProps {
-  readonly replicas?: number;
-  readonly replicaSpread?: ReplicaSpread;
-  readonly drainTime?: Duration;
-  readonly nginxResources?: kplus.ContainerResources;
-  readonly initResources?: kplus.ContainerResources;
-  readonly agentResources?: kplus.ContainerResources;
-}
+export type PodProps = UserPodProps & Pick<WireguardGatewayProps, 'replicas' | 'replicaSpread' | 'drainTime' | 'nginxResources' | 'initResources' | 'agentResources'>;
 
 export interface PodInputs {
   readonly metadata: ApiObjectMetadata;
@@ -309,12 +303,7 @@ function capability(name: 'ALL' | 'NET_ADMIN'): kplus.Capability {
 // Deployment (gateway.scheduling, gateway.deployment.scheduling).
 
 /** The pod props a user chooses (a subset of WireguardGatewayProps). */
-export interface UserPodProps {
-  readonly podMetadata?: ApiObjectMetadata;
-  readonly dockerRegistryAuth?: kplus.ISecret;
-  readonly serviceAccount?: kplus.IServiceAccount;
-  readonly priorityClassName?: string;
-}
+export type UserPodProps = Pick<WireguardGatewayProps, 'podMetadata' | 'dockerRegistryAuth' | 'serviceAccount' | 'priorityClassName'>;
 
 /** The settings cdk8s-plus only takes when the Deployment is constructed. */
 function userPodConstructorProps(props: UserPodProps): Pick<kplus.DeploymentProps, 'dockerRegistryAuth' | 'serviceAccount'> {

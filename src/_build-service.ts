@@ -10,21 +10,13 @@ import { invalid } from './_errors';
 import { checkAnnotations, checkLabels, checkQualifiedName, refuseOwnLabels } from './_names';
 import { parseAnyCidr } from './_net';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
+import type { WireguardGatewayProps } from './wireguard-gateway';
 
 /** The API server's default --service-node-port-range. */
 export const DEFAULT_NODE_PORT_RANGE = '30000-32767';
 
 /** The gateway props the Service reads (a subset of WireguardGatewayProps). */
-export interface ServiceProps {
-  readonly serviceType?: GatewayServiceType;
-  readonly nodePort?: number;
-  readonly serviceNodePortRange?: string;
-  readonly loadBalancerClass?: string;
-  readonly loadBalancerSourceRanges?: string[];
-  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
-  readonly serviceAnnotations?: { [key: string]: string };
-  readonly serviceLabels?: { [key: string]: string };
-}
+export type ServiceProps = Pick<WireguardGatewayProps, 'serviceType' | 'nodePort' | 'serviceNodePortRange' | 'loadBalancerClass' | 'loadBalancerSourceRanges' | 'externalTrafficPolicy' | 'serviceAnnotations' | 'serviceLabels'>;
 
 export interface ServiceInputs {
   readonly metadata: ApiObjectMetadata;

@@ -6,7 +6,7 @@
  * connection information), computed once per state.
  */
 import { createHash } from 'crypto';
-import { Chart, Duration } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
@@ -22,27 +22,11 @@ import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf } from './_render-wireguard';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
+import type { WireguardGatewayProps } from './wireguard-gateway';
 import type { ClientConfigOptions, WireguardPeer } from './wireguard-peer';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
-export interface SettingsProps {
-  readonly name?: string;
-  readonly namespace?: string;
-  readonly serviceNetwork?: string;
-  readonly listenPort?: number;
-  readonly mtu?: number;
-  readonly endpoint?: string;
-  readonly clusterDomain?: string;
-  readonly privilegedInit?: boolean;
-  readonly resolverAddresses?: string[];
-  readonly dnsCacheValidity?: Duration;
-  readonly resolverTimeout?: Duration;
-  readonly ipv6?: boolean;
-  readonly workerProcesses?: number;
-  readonly maxSessionsPerWorker?: number;
-  readonly configUpdates?: ConfigUpdates;
-  readonly clientAllowedIps?: ClientAllowedIps;
-}
+export type SettingsProps = Pick<WireguardGatewayProps, 'name' | 'namespace' | 'serviceNetwork' | 'listenPort' | 'mtu' | 'endpoint' | 'clusterDomain' | 'privilegedInit' | 'resolverAddresses' | 'dnsCacheValidity' | 'resolverTimeout' | 'ipv6' | 'workerProcesses' | 'maxSessionsPerWorker' | 'configUpdates' | 'clientAllowedIps'>;
 
 /** The gateway-wide settings, validated and with defaults applied. */
 export interface GatewaySettings {

@@ -145,7 +145,7 @@ export function refuseOwnLabels(path: string, prop: string, labels: { [key: stri
   for (const [key, value] of Object.entries(labels ?? {})) {
     if (key in own) {
       throw invalid(path, `${prop}[${JSON.stringify(key)}]`, value, `the gateway sets this label on ${what} itself (to ${JSON.stringify(own[key])})`,
-        `drop it from ${prop.split('.')[0]}; add your own label under another key`);
+        `drop it from ${prop}; add your own label under another key`);
     }
   }
 }

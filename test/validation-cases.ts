@@ -128,7 +128,7 @@ export const CASES: ValidationCase[] = [
   C('V74', NAMES, 'a Secret name that is no DNS subdomain', 'construct', () => testGateway({ privateKey: WireguardKey.fromSecretName('wg_key', { publicKey: TEST_SERVER_PUBLIC_KEY }) }),
     'test/gw: invalid privateKey secretName "wg_key": must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit. Fix: pass the name of the Secret that holds the private key, for example "wireguard-gateway-key"'),
   C('V94', NAMES, 'a monitoring label that is not a Kubernetes label', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), podMonitor: true, monitorLabels: { release: 'kube prometheus' } } }),
-    'test/gw: invalid metrics.monitorLabels {"release":"kube prometheus"}: the value of "release" is no label value: empty, or 1 to 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit. Fix: use Kubernetes label keys and values, for example { release: "kube-prometheus-stack" }'),
+    'test/gw: invalid metrics.monitorLabels["release"] "kube prometheus": a label value is empty or 1 to 63 characters of A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit. Fix: use a short value like "payments"; put free text in an annotation'),
   C('V96', NAMES, 'a dashboard namespace that is no DNS label', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), grafanaDashboard: true, dashboardNamespace: 'Monitoring' } }),
     'test/gw: invalid metrics.dashboardNamespace "Monitoring": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace the Grafana sidecar watches, for example "monitoring"'),
 
@@ -141,7 +141,7 @@ export const CASES: ValidationCase[] = [
   C('V29', DUP, 'an id that is the name of a JavaScript object member', 'construct', () => peer(testGateway(), 'constructor'),
     'test/gw/constructor: invalid peer id "constructor": names of JavaScript object members (toString, constructor, __proto__, ...) cannot be construct ids. Fix: pick another name, for example "constructor-1"'),
   C('V95', DUP, 'a monitoring label the gateway sets itself', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), grafanaDashboard: true, dashboardLabels: { 'app.kubernetes.io/name': 'grafana' } } }),
-    'test/gw: invalid metrics.dashboardLabels {"app.kubernetes.io/name":"grafana"}: "app.kubernetes.io/name" is a label the gateway sets on its objects. Fix: use another key; the gateway\'s own labels select its pods'),
+    'test/gw: invalid metrics.dashboardLabels["app.kubernetes.io/name"] "grafana": the gateway sets this label on its objects itself (to "wireguard-gateway"). Fix: drop it from metrics.dashboardLabels; add your own label under another key'),
 
   // --- Contradictory and missing options -----------------------------------------
   C('V30', CONTRA, 'loadBalancerSourceRanges on a NodePort Service', 'construct', () => testGateway({ serviceType: GatewayServiceType.NODE_PORT, loadBalancerSourceRanges: ['192.0.2.0/24'] }),
@@ -153,7 +153,7 @@ export const CASES: ValidationCase[] = [
   C('V77', CONTRA, 'serviceNodePortRange without nodePort', 'construct', () => testGateway({ serviceNodePortRange: '20000-22767' }),
     'test/gw: invalid serviceNodePortRange "20000-22767": it only checks nodePort, which is not set. Fix: set nodePort too, or drop serviceNodePortRange'),
   C('V78', CONTRA, 'a pod label the gateway sets itself, in podMetadata', 'construct', () => testGateway({ podMetadata: { labels: { 'app.kubernetes.io/instance': 'vpn' } } }),
-    'test/gw: invalid podMetadata.labels["app.kubernetes.io/instance"] "vpn": the gateway sets this label on its pods itself (to "gw"). Fix: drop it from podMetadata; add your own label under another key'),
+    'test/gw: invalid podMetadata.labels["app.kubernetes.io/instance"] "vpn": the gateway sets this label on its pods itself (to "gw"). Fix: drop it from podMetadata.labels; add your own label under another key'),
   C('V86', CONTRA, 'a Service label the gateway sets itself, in serviceLabels', 'construct', () => testGateway({ serviceLabels: { 'app.kubernetes.io/name': 'vpn' } }),
     'test/gw: invalid serviceLabels["app.kubernetes.io/name"] "vpn": the gateway sets this label on its Service itself (to "wireguard-gateway"). Fix: drop it from serviceLabels; add your own label under another key'),
   C('V79', CONTRA, 'the configuration checksum annotation, in podMetadata', 'construct', () => testGateway({ podMetadata: { annotations: { 'wireguard-gateway.cdk8s.io/config-checksum': 'x' } } }),
