@@ -627,13 +627,17 @@ ha_recover() {
 }
 
 ha_setup() {
-  case ${HA_UP:-} in 1) return 0 ;; failed) echo "the replicas' setup failed in an earlier test"; return 1 ;; esac
+  case ${HA_UP:-} in 1) return 0 ;; failed) echo "the replicas' setup failed in an earlier test"; return 1 ;; back) echo "the replicas' tests are over"; return 1 ;; esac
   HA_UP=failed
   local p
   # Route redis leads to echo-b (the held sessions echo there); settled with the laptop.
   redis_at echo-b "$E2E_ECHO_B_IP" >/dev/null || return 1
   # The direct clients step aside: a peer's key lives on one device at a time.
-  for p in laptop ci-runner tablet; do e2e_stop "wg-$p" || return 1; done
+  HA_STEPPED_ASIDE=()
+  for p in laptop ci-runner tablet; do
+    [ -z "$(e2e_pid "wg-$p")" ] || HA_STEPPED_ASIDE+=("$p")
+    e2e_stop "wg-$p" || return 1
+  done
   e2e_lb_up || return 1
   ha_pod "" && e2e_lb_attach 1 || return 1
   e2e_pod_up b 2 || return 1
@@ -647,6 +651,19 @@ ha_setup() {
   e2e_wait_until 10 "ha1's handshake with pod A" ha_on "" "${PEER_PUBLIC_KEY[laptop]}" 172.30.1.2 || return 1
   e2e_ha_client_up ha2 ci-runner 2 || return 1
   HA_UP=1
+}
+
+# ha_step_back: after the replicas' tests, the tests that follow see the single pod again:
+# ha1 and ha2 (which hold the laptop's and ci-runner's keys) step aside, pods B to D stop,
+# and the direct clients that stepped aside in ha_setup come back to pod A.
+ha_step_back() {
+  case ${HA_UP:-} in '' | back) return 0 ;; esac
+  local p
+  for p in hold-ha hold-drain wg-ha1 wg-ha2; do e2e_stop "$p" || return 1; done
+  for p in b c d; do ha_pod "$p" && e2e_pod_stop TERM; done
+  ha_pod ""
+  for p in "${HA_STEPPED_ASIDE[@]}"; do e2e_client_up "$p" || return 1; done
+  HA_UP=back
 }
 
 t20() {
@@ -811,6 +828,7 @@ metric() { awk -v k="$2" 'index($0, k " ") == 1 { print $NF; found = 1 } END { e
 
 t30() {
   local out body="$E2E_STATE/t30.metrics" f missing=() lint
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   e2e_metrics_config || return 1
   e2e_wait_until 15 "the agent to write $POD_STATE_DIR/metrics.prom" test -s "$POD_STATE_DIR/metrics.prom" \
     || { echo "no metrics 15 s after the agent started: $(grep 'metrics' "$E2E_STATE/agent.log" | tail -n 2)"; return 1; }
@@ -843,6 +861,7 @@ t30() {
 
 t31() {
   local out via body="$E2E_STATE/t31.body" log
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   e2e_metrics_config || return 1
   out=$(e2e_metrics_fetch "$NS_CLUSTER" "http://$METRICS_TARGET$METRICS_PATH" /dev/null)
   [[ $out == 'HTTP 200 '* ]] || { echo "control failed: the cluster network gets $out"; return 1; }
@@ -874,6 +893,7 @@ fresh_handshake() {
 
 t32() {
   local out hs v0 n=200 bytes=8192 sent
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   metrics_up || return 1
   echo "Prometheus (from the PodMonitor): job $METRICS_JOB, target $METRICS_TARGET$METRICS_PATH every $METRICS_INTERVAL: $(e2e_promql "up{job=\"$METRICS_JOB\"}")"
   fresh_handshake || { echo "the laptop did not handshake again"; return 1; }
@@ -893,6 +913,7 @@ t32() {
 
 t33() {
   local out rc=0 q='wireguard_gateway_route_sessions{route="redis"}'
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   metrics_up || return 1
   redis_at echo-b "$E2E_ECHO_B_IP" || return 1
   e2e_prom_wait 30 "no session on route redis before the test" "$q == 0" >/dev/null || { echo "route redis has sessions before the test: $(e2e_promql "$q")"; return 1; }
@@ -908,6 +929,7 @@ t33() {
 
 t34() {
   local rc=0 a0 r0 out tablet
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   metrics_up || return 1
   a0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="applied"}')
   r0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="rejected"}')
@@ -935,6 +957,7 @@ t34() {
 
 t35() {
   local out dir="$E2E_RUN/prometheus" bad=0 e
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   metrics_up || return 1
   out=$(promtool check rules "$dir/rules.yml" 2>&1) || { echo "promtool check rules (the PrometheusRule): $out"; return 1; }
   echo "promtool check rules (the PrometheusRule): $(echo "$out" | grep -o 'SUCCESS.*')"
@@ -952,6 +975,7 @@ t35() {
 
 t36() {
   local rc=0 before_rot c0 n=300 q out batch rotations
+  ha_step_back || { echo "the direct clients did not come back after the replicas' tests"; return 1; }
   q='wireguard_gateway_route_sessions_ended_total{route="redis",address="'"${ROUTE_ADDR[redis]}"'",port="'"${ROUTE_PORT[redis]}"'",status="200"}'
   redis_at echo-b "$E2E_ECHO_B_IP" || return 1
   before_rot=$(grep -c 'rotated the sessions log' "$E2E_STATE/nginx.log")
