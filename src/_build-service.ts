@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { checkAnnotations, checkLabels, checkQualifiedName, refuseOwnLabels } from './_names';
 import { parseAnyCidr } from './_net';
-import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-service-options';
+import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-options';
 import type { WireguardGatewayProps } from './wireguard-gateway';
 
 /** The API server's default --service-node-port-range. */

@@ -1,5 +1,4 @@
 export * from './wireguard-gateway';
-export * from './gateway-service-options';
 export * from './gateway-options';
 export * from './gateway-metrics';
 export * from './wireguard-key';
