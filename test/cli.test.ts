@@ -12,7 +12,11 @@ import { App } from 'cdk8s';
 import * as qrcode from 'qrcode-terminal';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { GatewayChart } from '../examples/postgres-redis-rds/main';
-import { CONNECTION_INFO_KEY, CliIo, fileBase, parseConnectionInfo, parseOptions, runCli, shellQuote } from '../src/_cli';
+import { parseOptions } from '../src/_cli/args';
+import { shellQuote } from '../src/_cli/cmds/keygen';
+import { CliCommand, CliIo, ok } from '../src/_cli/command';
+import { COMMANDS, runCli } from '../src/_cli/dispatch';
+import { CONNECTION_INFO_KEY } from '../src/_cli/gateways';
 import { publicKeyOf } from '../src/_keys';
 import { WireguardGateway } from '../src/wireguard-gateway';
 // Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
@@ -617,71 +621,65 @@ describe('client-config errors', () => {
   });
 });
 
-// --- reading connection-info.json ------------------------------------------------------
+// --- the command table -------------------------------------------------------------------
 
-describe('parseConnectionInfo', () => {
-  const valid = () => ({
-    gateway: 'c/gw',
-    endpoint: 'vpn.example.com',
-    listenPort: 51820,
-    mtu: 1420,
-    publicKey: SERVER_PUBLIC_KEY,
-    serviceNetwork: '10.99.0.0/24',
-    routes: [
-      { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
-      { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
-    ] as any[],
-    peers: [{ name: 'p', address: '10.98.0.2', publicKey: SERVER_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false }],
-  });
-
+describe('commands', () => {
   test('the CLI looks for the key the gateway writes', () => {
     expect(CONNECTION_INFO_KEY).toBe(WireguardGateway.CONNECTION_INFO);
   });
 
-  test('reads a valid document; a peer reaches the addresses whose routes allow it', () => {
-    expect(parseConnectionInfo(JSON.stringify(valid()), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1']);
-    const j = valid();
-    j.routes[1].allowPeers = ['10.98.0.2'];
-    expect(parseConnectionInfo(JSON.stringify(j), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1', '10.99.0.2']);
+  test('a command added to the table gets its help line, its --help, its options and the dispatch', () => {
+    // GIVEN a new command module, as access-report will be
+    const echo: CliCommand = {
+      name: 'echo-report',
+      summary: 'Print --format',
+      help: 'Usage: cdk8s-wireguard-gateway echo-report --format <f>\n',
+      options: { format: 'value' },
+      run: (opts) => ok(`${opts.values.format}\n`),
+    };
+    const io: CliIo = { readStdin: () => '', env: {}, cwd: ROOT };
+    const table = [...COMMANDS, echo];
+    // THEN
+    expect(runCli(['--help'], io, table).stdout).toContain('  echo-report     Print --format\n');
+    expect(runCli(['echo-report', '--help'], io, table).stdout).toBe(echo.help);
+    expect(runCli(['echo-report', '--format=csv'], io, table)).toEqual({ stdout: 'csv\n', stderr: '', code: 0 });
+    expect(runCli(['echo-report', '--qr'], io, table).stderr).toContain('echo-report: unknown option "--qr"');
+    expect(runCli(['nope'], io, table).stderr).toContain('use keygen, pubkey, client-config or echo-report.');
   });
 
-  test('AllowedIPs: the service network, or the routes\' addresses (also for files written before clientAllowedIps)', () => {
-    const allowedIps = (m: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: m }), 'f').peers[0].allowedIps;
-    expect(allowedIps('service-network')).toEqual(['10.99.0.0/24']);
-    expect(allowedIps('route-addresses')).toEqual(['10.99.0.1/32']);
-    expect(allowedIps(undefined)).toEqual(['10.99.0.1/32']);
+  test('the top-level help lists every command of the table, exactly as before the table existed', () => {
+    expect(inProcess(['--help']).stdout).toBe(`Usage: cdk8s-wireguard-gateway <command> [options]
+
+WireGuard keys and client configurations for cdk8s-wireguard-gateway.
+
+Commands:
+  keygen          Print a new key pair and the kubectl line for the gateway's Secret
+  pubkey          Read a private key on stdin and print its public key (like "wg pubkey")
+  client-config   Synthesize a cdk8s app and write one wg-quick file per peer
+
+Options:
+  -h, --help      Show this help ("cdk8s-wireguard-gateway <command> --help" for a command's)
+
+Exit codes: 0 success, 1 failure, 2 usage error.
+`);
   });
 
-  test('fails if it is not JSON', () => {
-    expect(() => parseConnectionInfo('{', 'x.yaml: ConfigMap a/b')).toThrow(/^x\.yaml: ConfigMap a\/b: connection-info\.json is not valid JSON \(/);
+  test('help for a name that is an object member is an unknown command', () => {
+    expect(inProcess(['help', 'constructor']).stderr).toBe('cdk8s-wireguard-gateway: unknown command "constructor". Run "cdk8s-wireguard-gateway --help" for usage.\n');
   });
 
-  test.each([
-    ['an endpoint with a newline', (j: any) => { j.endpoint = 'vpn\n[Peer]'; }, 'invalid endpoint "vpn\\n[Peer]" in connection-info.json: must be a one-line string'],
-    ['an endpoint with a space', (j: any) => { j.endpoint = 'a b'; }, 'invalid endpoint "a b" in connection-info.json: must be a hostname or an IP address'],
-    ['a bad public key', (j: any) => { j.publicKey = 'x'; }, 'invalid publicKey "x" in connection-info.json: must be a WireGuard public key'],
-    ['a bad port', (j: any) => { j.listenPort = 0; }, 'invalid listenPort 0 in connection-info.json: must be an integer from 1 to 65535'],
-    ['a bad peer address', (j: any) => { j.peers[0].address = '10.98.0.300'; }, 'invalid peers[0].address "10.98.0.300" in connection-info.json: must be an IPv4 address'],
-    ['a bad allow-list address', (j: any) => { j.routes[1].allowPeers = ['10.98.0.3/32']; }, 'invalid routes[1].allowPeers[0] "10.98.0.3/32" in connection-info.json: must be an IPv4 address'],
-    ['no peers list', (j: any) => { delete j.peers; }, 'invalid peers undefined in connection-info.json: must be a list'],
-    ['an unknown clientAllowedIps', (j: any) => { j.clientAllowedIps = 'everything'; }, 'invalid clientAllowedIps "everything" in connection-info.json: must be "service-network" or "route-addresses"'],
-    ['a bad service network', (j: any) => { j.clientAllowedIps = 'service-network'; j.serviceNetwork = '10.99.0.0/33'; }, 'invalid serviceNetwork "10.99.0.0/33" in connection-info.json: must be an IPv4 CIDR'],
-  ])('fails on %s', (_name, change, message) => {
-    const j = valid();
-    change(j);
-    expect(() => parseConnectionInfo(JSON.stringify(j), 'src')).toThrow(`src: ${message}. Fix: synthesize the app with this version of cdk8s-wireguard-gateway`);
-  });
-});
-
-describe('fileBase', () => {
-  test.each([
-    ['laptop', 'laptop'],
-    ['ci-runner', 'ci-runner'],
-    ['Alice\'s phone', 'Alice_s_phone'],
-    ['../etc/passwd', '_._etc_passwd'],
-    ['.hidden', '_hidden'],
-    ['', '_'],
-  ])('%j -> %j', (name, base) => {
-    expect(fileBase(name)).toBe(base);
+  test('the CLI loads neither cdk8s nor cdk8s-plus (a fast start)', () => {
+    const script = [
+      `require(${JSON.stringify(join(ROOT, 'src', '_cli', 'dispatch.ts'))});`,
+      'const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\/](cdk8s|cdk8s-plus-\\d+|constructs)[\\/]/.test(f));',
+      'process.stdout.write(JSON.stringify(loaded));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf-8',
+      env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'), TS_NODE_TRANSPILE_ONLY: 'true' },
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([]);
   });
 });
