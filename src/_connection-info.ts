@@ -14,9 +14,9 @@
  *
  * No cdk8s import here: the CLI loads this module at start.
  */
-import { ipv4ToInt, isDnsName, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { isWireguardKey } from './_keys';
 import { RouteSpec } from './_model';
+import { ipv4ToInt, isDnsName, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { ConnectionEntry, connectionEntries } from './_render-client';
 import { ClientAllowedIps } from './gateway-options';
 
@@ -85,7 +85,13 @@ export function buildConnectionInfo(input: ConnectionInfoInput): ConnectionInfo 
     routes: connectionEntries(input.routes),
     peers: [...input.peers]
       .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
-      .map((p) => ({ name: p.name, address: p.address, publicKey: p.publicKey, persistentKeepalive: p.persistentKeepalive, presharedKey: p.presharedKey })),
+      .map((p) => ({
+        name: p.name,
+        address: p.address,
+        publicKey: p.publicKey,
+        persistentKeepalive: p.persistentKeepalive,
+        presharedKey: p.presharedKey,
+      })),
   };
 }
 
