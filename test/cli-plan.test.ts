@@ -4,6 +4,7 @@
  * the report (src/_cli/client-plan.ts).
  */
 import * as qrcode from 'qrcode-terminal';
+import { CI_RUNNER_PUBLIC_KEY as CI_PUB, LAPTOP_PUBLIC_KEY as LAPTOP_PUB, SERVER_PUBLIC_KEY, connectionInfoDoc } from './cli-util';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { clientReport, fileBase, keyPathOf, layoutClientFiles, planClientFiles } from '../src/_cli/client-plan';
 import { CliError } from '../src/_cli/command';
@@ -11,29 +12,8 @@ import { GatewayInfo, findGateways, gatewayInfo, readGateway } from '../src/_cli
 import { parseConnectionInfo } from '../src/_connection-info';
 import { renderClientConfig } from '../src/_render-client';
 
-const SERVER_PUBLIC_KEY = 'P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=';
-/** The public keys of DEV_PEER_PRIVATE_KEYS.laptop and ci-runner. */
-const LAPTOP_PUB = 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=';
-const CI_PUB = 'EB5xHzgfEurr+uMtmFI7B9kCSpjGcTn1oIej2pdCdx0=';
-
-const doc = (gateway = 'c/gw'): any => ({
-  version: 1,
-  gateway,
-  endpoint: 'vpn.example.com',
-  listenPort: 51820,
-  mtu: 1420,
-  publicKey: SERVER_PUBLIC_KEY,
-  serviceNetwork: '10.99.0.0/24',
-  clientAllowedIps: 'route-addresses',
-  routes: [
-    { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
-    { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
-  ],
-  peers: [
-    { name: 'laptop', address: '10.98.0.2', publicKey: LAPTOP_PUB, persistentKeepalive: 25, presharedKey: false },
-    { name: 'ci-runner', address: '10.98.0.3', publicKey: CI_PUB, persistentKeepalive: 0, presharedKey: true },
-  ],
-});
+/** The shared document, with the routes' addresses in client files. */
+const doc = (gateway = 'c/gw'): any => ({ ...connectionInfoDoc(gateway), clientAllowedIps: 'route-addresses' });
 
 const gateway = (j: any = doc(), source = 'f'): GatewayInfo => gatewayInfo(parseConnectionInfo(JSON.stringify(j), source), source);
 
@@ -142,14 +122,24 @@ describe('planClientFiles', () => {
     ]);
     const content = (p: string) => plan.files.find((f) => f.path === p)!.content;
     expect(content('laptop.conf')).toBe(renderClientConfig({
-      gatewayPath: 'c/gw', peerName: 'laptop', peerAddress: '10.98.0.2', hasPresharedKey: false, serverPublicKey: SERVER_PUBLIC_KEY,
-      endpoint: 'vpn.example.com', listenPort: 51820, mtu: 1420, allowedIps: ['10.99.0.1/32'], persistentKeepaliveSeconds: 25,
+      gatewayPath: 'c/gw',
+      peerName: 'laptop',
+      peerAddress: '10.98.0.2',
+      hasPresharedKey: false,
+      serverPublicKey: SERVER_PUBLIC_KEY,
+      endpoint: 'vpn.example.com',
+      listenPort: 51820,
+      mtu: 1420,
+      allowedIps: ['10.99.0.1/32'],
+      persistentKeepaliveSeconds: 25,
     }));
     expect(content('ci-runner.conf')).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
     expect(content('laptop.hosts')).toBe('10.99.0.1 db\n');
     expect(content('ci-runner.hosts')).toBe('10.99.0.1 db\n10.99.0.2 admin\n');
     expect(JSON.parse(content('laptop.routes.json'))).toEqual({
-      gateway: 'c/gw', peer: 'laptop', address: '10.98.0.2',
+      gateway: 'c/gw',
+      peer: 'laptop',
+      address: '10.98.0.2',
       routes: [{ name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' }],
     });
     expect(plan.configs.map((c) => [c.path, c.placeholder])).toEqual([['laptop.conf', true], ['ci-runner.conf', true]]);

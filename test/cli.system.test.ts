@@ -5,44 +5,14 @@
  * is in cli.test.ts (unit tier).
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { EXAMPLE_APP, EXAMPLE_DIR, FIXTURE_APP, SERVER_PUBLIC_KEY, cli, inProcess, keygenKeys, NOT_KEYS, tempDir } from './cli-util';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
-import { CliIo } from '../src/_cli/command';
-import { runCli } from '../src/_cli/dispatch';
 // Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
 import './posture';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'src', 'cli.ts');
-const EXAMPLE_DIR = join(ROOT, 'examples', 'postgres-redis-rds');
-const EXAMPLE_APP = 'npx ts-node --transpile-only -P ../../test/tsconfig.json main.ts';
-const FIXTURE_APP = 'node -r ts-node/register test/fixtures/cli/app.ts';
-const SERVER_PUBLIC_KEY = 'P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=';
-const ENV = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'), TS_NODE_TRANSPILE_ONLY: 'true', CDK8S_CHECK_UPGRADE: 'false' };
-
-interface Run { stdout: string; stderr: string; code: number | null }
-
-/** The CLI as a real process: `node` running src/cli.ts through ts-node. */
-function cli(args: string[], options: { input?: string; cwd?: string } = {}): Run {
-  const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args], {
-    cwd: options.cwd ?? ROOT, input: options.input ?? '', encoding: 'utf-8', env: ENV,
-  });
-  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
-}
-
-/** In-process, for the many-keys tests and the client files. */
-function inProcess(args: string[], options: { stdin?: string; cwd?: string } = {}): Run {
-  const io: CliIo = { readStdin: () => options.stdin ?? '', env: ENV, cwd: options.cwd ?? ROOT };
-  return runCli(args, io);
-}
-
 const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf-8', stdio: 'pipe' }).trim();
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'wggw-cli-system-'));
-}
 
 /**
  * Checks a complete client file with the real tools: `wg-quick strip` must
@@ -65,8 +35,7 @@ describe('keygen', () => {
   test('the real wg pubkey agrees with the printed key pair', () => {
     const r = cli(['keygen']);
     expect(r.code).toBe(0);
-    const privateKey = /^PrivateKey = (\S+)$/m.exec(r.stdout)![1];
-    const publicKey = /^PublicKey = (\S+)$/m.exec(r.stdout)![1];
+    const { privateKey, publicKey } = keygenKeys(r.stdout);
     expect(wg(['pubkey'], privateKey + '\n')).toBe(publicKey);
   });
 
@@ -75,7 +44,7 @@ describe('keygen', () => {
     try {
       const r = cli(['keygen', '--key-file', 'my server.key'], { cwd: dir });
       expect(r.code).toBe(0);
-      const publicKey = /^PublicKey = (\S+)$/m.exec(r.stdout)![1];
+      const { publicKey } = keygenKeys(r.stdout);
       expect(wg(['pubkey'], readFileSync(join(dir, 'my server.key'), 'utf-8'))).toBe(publicKey);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -104,12 +73,7 @@ describe('pubkey', () => {
     }
   });
 
-  test.each([
-    ['a non-canonical last character', 'A'.repeat(42) + 'B='],
-    ['a 43-character key', 'A'.repeat(43)],
-    ['a 48-byte key', Buffer.alloc(48).toString('base64')],
-    ['text', 'this is not a key at all, it is a sentence!'],
-  ])('rejects %s, as the real wg pubkey does', (_name, input) => {
+  test.each(NOT_KEYS)('rejects %s, as the real wg pubkey does', (_name, input) => {
     expect(inProcess(['pubkey'], { stdin: input + '\n' }).code).toBe(1);
     expect(spawnSync('wg', ['pubkey'], { input: input + '\n' }).status).not.toBe(0);
   });

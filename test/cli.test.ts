@@ -6,11 +6,11 @@
  * lib/cli.js); the parsing tests call runCli in-process.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App } from 'cdk8s';
 import * as qrcode from 'qrcode-terminal';
+import { EXAMPLE_APP, EXAMPLE_DIR, FIXTURE_APP, LAPTOP_PUBLIC_KEY, ROOT, Run, SERVER_PUBLIC_KEY, cli, inProcess, keygenKeys, NOT_KEYS, tempDir } from './cli-util';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { GatewayChart } from '../examples/postgres-redis-rds/main';
 import { parseOptions } from '../src/_cli/args';
@@ -23,53 +23,7 @@ import { WireguardGateway } from '../src/wireguard-gateway';
 // Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
 import './posture';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'src', 'cli.ts');
-const EXAMPLE_DIR = join(ROOT, 'examples', 'postgres-redis-rds');
-const EXAMPLE_APP = 'npx ts-node --transpile-only -P ../../test/tsconfig.json main.ts';
-const FIXTURE_APP = 'node -r ts-node/register test/fixtures/cli/app.ts';
-const SERVER_PUBLIC_KEY = 'P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=';
-/** The public key of DEV_PEER_PRIVATE_KEYS.laptop (wg pubkey). */
-const LAPTOP_PUBLIC_KEY = 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=';
-
-interface Run { stdout: string; stderr: string; code: number | null }
-
-/** The CLI as a real process: `node` running src/cli.ts through ts-node. */
-function cli(args: string[], options: { input?: string; cwd?: string; env?: { [k: string]: string } } = {}): Run {
-  const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args], {
-    cwd: options.cwd ?? ROOT,
-    input: options.input ?? '',
-    encoding: 'utf-8',
-    env: {
-      ...process.env,
-      TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'),
-      TS_NODE_TRANSPILE_ONLY: 'true',
-      CDK8S_CHECK_UPGRADE: 'false',
-      ...options.env,
-    },
-  });
-  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
-}
-
-/** In-process, for the many-keys and option tests. */
-function inProcess(args: string[], stdin = ''): Run {
-  const io: CliIo = { readStdin: () => stdin, env: process.env, cwd: ROOT };
-  return runCli(args, io);
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'wggw-cli-test-'));
-}
-
 const mode = (file: string) => statSync(file).mode & 0o777;
-
-/** The key lines of keygen's output. */
-function keygenKeys(stdout: string): { privateKey?: string; publicKey: string } {
-  const privateKey = /^PrivateKey = (\S+)$/m.exec(stdout)?.[1];
-  const publicKey = /^PublicKey = (\S+)$/m.exec(stdout)?.[1];
-  if (publicKey === undefined) throw new Error(`no PublicKey line in:\n${stdout}`);
-  return { privateKey, publicKey };
-}
 
 // --- help ---------------------------------------------------------------------------
 
@@ -283,7 +237,7 @@ describe('pubkey', () => {
 
   test('accepts surrounding whitespace (a key file with a newline)', () => {
     const privateKey = generateKeyPair().privateKey;
-    expect(inProcess(['pubkey'], `${privateKey}\r\n\n`).stdout).toBe(publicKeyOf(privateKey) + '\n');
+    expect(inProcess(['pubkey'], { stdin: `${privateKey}\r\n\n` }).stdout).toBe(publicKeyOf(privateKey) + '\n');
   });
 
   test('fails if stdin is not a key, exit 1, without echoing the input', () => {
@@ -295,24 +249,19 @@ describe('pubkey', () => {
   });
 
   test('fails if stdin is empty', () => {
-    const r = inProcess(['pubkey'], '\n');
+    const r = inProcess(['pubkey'], { stdin: '\n' });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('cdk8s-wireguard-gateway: pubkey: stdin is empty: pipe a private key in, for example "pubkey < server.key"\n');
   });
 
   test('fails if stdin has two keys (e.g. the whole keygen output)', () => {
-    const r = inProcess(['pubkey'], `${generateKeyPair().privateKey}\n${generateKeyPair().privateKey}\n`);
+    const r = inProcess(['pubkey'], { stdin: `${generateKeyPair().privateKey}\n${generateKeyPair().privateKey}\n` });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('(got 89 characters on 2 lines; not shown)');
   });
 
-  test.each([
-    ['a non-canonical last character', 'A'.repeat(42) + 'B='],
-    ['a 43-character key', 'A'.repeat(43)],
-    ['a 48-byte key', Buffer.alloc(48).toString('base64')],
-    ['text', 'this is not a key at all, it is a sentence!'],
-  ])('rejects %s (as the real wg pubkey does: cli.system.test.ts)', (_name, input) => {
-    expect(inProcess(['pubkey'], input + '\n').code).toBe(1);
+  test.each(NOT_KEYS)('rejects %s (as the real wg pubkey does: cli.system.test.ts)', (_name, input) => {
+    expect(inProcess(['pubkey'], { stdin: input + '\n' }).code).toBe(1);
   });
 
   test('fails if stdin cannot be read', () => {

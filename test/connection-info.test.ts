@@ -4,29 +4,16 @@
  * versions existed, and documents of a newer version.
  */
 import { Duration } from 'cdk8s';
+import { connectionInfoDoc } from './cli-util';
+import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, testGateway } from './util';
 import { CONNECTION_INFO_VERSION, ConnectionInfoError, buildConnectionInfo, parseConnectionInfo, renderConnectionInfo } from '../src/_connection-info';
 import { RouteSpec } from '../src/_model';
 import { ClientAllowedIps } from '../src/gateway-options';
-import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, testGateway } from './util';
 
 const FIX = 'Fix: synthesize the app with this version of cdk8s-wireguard-gateway';
 
 /** A version 1 document, as a gateway writes it. */
-const valid = (): any => ({
-  version: 1,
-  gateway: 'c/gw',
-  endpoint: 'vpn.example.com',
-  listenPort: 51820,
-  mtu: 1420,
-  publicKey: TEST_SERVER_PUBLIC_KEY,
-  serviceNetwork: '10.99.0.0/24',
-  clientAllowedIps: 'service-network',
-  routes: [
-    { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
-    { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
-  ],
-  peers: [{ name: 'p', address: '10.98.0.2', publicKey: PEER_KEYS[0], persistentKeepalive: 25, presharedKey: false }],
-});
+const valid = connectionInfoDoc;
 
 const parse = (doc: unknown, source = 'src') => parseConnectionInfo(JSON.stringify(doc), source);
 
@@ -73,8 +60,14 @@ describe('writing', () => {
   test('buildConnectionInfo: no endpoint is null; render is two-space JSON with a final newline', () => {
     const route: RouteSpec = { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', listenPort: 5432, targetHost: 'db', targetPort: 5432 } as RouteSpec;
     const doc = buildConnectionInfo({
-      gateway: 'c/gw', listenPort: 51820, mtu: 1420, publicKey: TEST_SERVER_PUBLIC_KEY, serviceNetwork: '10.99.0.0/24',
-      clientAllowedIps: ClientAllowedIps.SERVICE_NETWORK, routes: [route], peers: [],
+      gateway: 'c/gw',
+      listenPort: 51820,
+      mtu: 1420,
+      publicKey: TEST_SERVER_PUBLIC_KEY,
+      serviceNetwork: '10.99.0.0/24',
+      clientAllowedIps: ClientAllowedIps.SERVICE_NETWORK,
+      routes: [route],
+      peers: [],
     });
     expect(doc.version).toBe(CONNECTION_INFO_VERSION);
     expect(doc.endpoint).toBeNull();
