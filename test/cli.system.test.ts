@@ -75,7 +75,11 @@ describe('pubkey', () => {
 
   test.each(NOT_KEYS)('rejects %s, as the real wg pubkey does', (_name, input) => {
     expect(inProcess(['pubkey'], { stdin: input + '\n' }).code).toBe(1);
-    expect(spawnSync('wg', ['pubkey'], { input: input + '\n' }).status).not.toBe(0);
+    const r = spawnSync('wg', ['pubkey'], { input: input + '\n', encoding: 'utf-8' });
+    // It ran (a missing wg is no rejection) and refused the key.
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^wg: (Key is not the correct length or format|Trailing characters found after key)\n$/);
   });
 });
 
