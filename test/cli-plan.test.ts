@@ -8,7 +8,7 @@ import { CI_RUNNER_PUBLIC_KEY as CI_PUB, LAPTOP_PUBLIC_KEY as LAPTOP_PUB, SERVER
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { clientReport, fileBase, keyPathOf, layoutClientFiles, planClientFiles } from '../src/_cli/client-plan';
 import { CliError } from '../src/_cli/command';
-import { GatewayInfo, findGateways, gatewayInfo, readGateway } from '../src/_cli/gateways';
+import { GatewayInfo, findGateways, gatewayInfo, readGateway, requireGateways } from '../src/_cli/gateways';
 import { parseConnectionInfo } from '../src/_connection-info';
 import { renderClientConfig } from '../src/_render-client';
 
@@ -64,6 +64,11 @@ describe('reading the gateways', () => {
       { file: 'a.k8s.yaml', text: configMap(undefined, 'gw-2', doc('a/gw')) },
     ]);
     expect(found.map((g) => [g.gateway, g.source])).toEqual([['b/gw', 'b.k8s.yaml: ConfigMap vpn/gw-1'], ['a/gw', 'a.k8s.yaml: ConfigMap default/gw-2']]);
+  });
+
+  test('fails if no gateway is in the manifests, the message starting with the command that asked', () => {
+    expect(cliError(() => requireGateways('access-report', [{ file: 'a.k8s.yaml', text: 'kind: Secret\nmetadata:\n  name: s\n' }])).message).toBe(
+      'access-report: no WireguardGateway found in the app\'s manifests (no ConfigMap with the key "connection-info.json" in 1 YAML file(s)). Fix: check that --app synthesizes the app that defines the gateway');
   });
 
   test('fails if a manifest is not valid YAML', () => {

@@ -470,6 +470,12 @@ describe('client-config errors', () => {
     expect(r.stderr).toMatch(/^cdk8s-wireguard-gateway: client-config: the --app command failed with exit code 127: no-such-command-wggw\n--- its stderr \(last lines\) ---\n.*not found/);
   });
 
+  test('fails if the app command cannot be started (here: the working directory is gone)', () => {
+    const r = runCli(['client-config', '--app', 'true', '--out', dir], { readStdin: () => '', env: {}, cwd: join(dir, 'gone') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: cannot run --app "true": spawnSync /bin/sh ENOENT\n');
+  });
+
   test('fails if the app writes no YAML', () => {
     const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'no-synth' } });
     expect(r.code).toBe(1);

@@ -71,3 +71,12 @@ export function findGateways(files: ReadonlyArray<{ readonly file: string; reado
   }
   return found;
 }
+
+/** Every gateway in an app's manifests; none is an error (`command` starts the message). */
+export function requireGateways(command: string, manifests: ReadonlyArray<{ readonly file: string; readonly text: string }>): GatewayInfo[] {
+  const gateways = findGateways(manifests);
+  if (gateways.length === 0) {
+    throw new CliError(`${command}: no WireguardGateway found in the app's manifests (no ConfigMap with the key "${CONNECTION_INFO_KEY}" in ${manifests.length} YAML file(s)). Fix: check that --app synthesizes the app that defines the gateway`);
+  }
+  return gateways;
+}

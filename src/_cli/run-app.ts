@@ -16,8 +16,8 @@ export interface AppOutput {
   readonly stderr: string;
 }
 
-/** Runs the app command and reads the manifests it wrote. */
-export function synthesizeApp(app: string, io: CliIo): AppOutput {
+/** Runs the app command and reads the manifests it wrote; `command` (the CLI command that runs it) starts each message. */
+export function synthesizeApp(command: string, app: string, io: CliIo): AppOutput {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${BIN}-synth-`));
   try {
     const r = spawnSync(app, {
@@ -29,16 +29,16 @@ export function synthesizeApp(app: string, io: CliIo): AppOutput {
       maxBuffer: 256 * 1024 * 1024,
     });
     if (r.error) {
-      throw new CliError(`client-config: cannot run --app ${JSON.stringify(app)}: ${r.error.message}`);
+      throw new CliError(`${command}: cannot run --app ${JSON.stringify(app)}: ${r.error.message}`);
     }
     if (r.status !== 0) {
       const how = r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.status}`;
       const tail = (r.stderr ?? '').trim().split('\n').slice(-20).join('\n');
-      throw new CliError(`client-config: the --app command ${how}: ${app}${tail ? `\n--- its stderr (last lines) ---\n${tail}` : ''}`);
+      throw new CliError(`${command}: the --app command ${how}: ${app}${tail ? `\n--- its stderr (last lines) ---\n${tail}` : ''}`);
     }
     const files = yamlFilesUnder(tmp);
     if (files.length === 0) {
-      throw new CliError(`client-config: the --app command wrote no YAML to CDK8S_OUTDIR: ${app}. Fix: make sure it calls app.synth(), and that the App has no outdir of its own (an App with { outdir } ignores CDK8S_OUTDIR)`);
+      throw new CliError(`${command}: the --app command wrote no YAML to CDK8S_OUTDIR: ${app}. Fix: make sure it calls app.synth(), and that the App has no outdir of its own (an App with { outdir } ignores CDK8S_OUTDIR)`);
     }
     return {
       manifests: files.map((f) => ({ file: path.relative(tmp, f), text: fs.readFileSync(f, 'utf-8') })),

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { clientReport, layoutClientFiles, planClientFiles } from '../client-plan';
 import { BIN, CliCommand, CliError, ok, usageError } from '../command';
 import { isDirectory, prepareOutDir, readPrivateKeys, writePlannedFiles } from '../file-io';
-import { CONNECTION_INFO_KEY, findGateways } from '../gateways';
+import { CONNECTION_INFO_KEY, requireGateways } from '../gateways';
 import { synthesizeApp } from '../run-app';
 
 const HELP = `Usage: ${BIN} client-config --app "<command>" --out <dir> [--qr] [--private-key-dir <dir>]
@@ -61,11 +61,8 @@ export const clientConfigCommand: CliCommand = {
       throw new CliError(`client-config: --private-key-dir ${JSON.stringify(keyDirGiven)} is not a directory`);
     }
 
-    const synthesized = synthesizeApp(app, io);
-    const gateways = findGateways(synthesized.manifests);
-    if (gateways.length === 0) {
-      throw new CliError(`client-config: no WireguardGateway found in the app's manifests (no ConfigMap with the key "${CONNECTION_INFO_KEY}" in ${synthesized.manifests.length} YAML file(s)). Fix: check that --app synthesizes the app that defines the gateway`);
-    }
+    const synthesized = synthesizeApp('client-config', app, io);
+    const gateways = requireGateways('client-config', synthesized.manifests);
     const confPaths = layoutClientFiles(gateways).flatMap((g) => g.peers.map((p) => p.confPath));
     const keys = keyDir === undefined ? new Map<string, string>() : readPrivateKeys(keyDir, confPaths);
     const plan = planClientFiles(gateways, keys);
