@@ -11,6 +11,8 @@ import { CliError } from '../src/_cli/command';
 import { GatewayInfo, findGateways, gatewayInfo, readGateway, requireGateways } from '../src/_cli/gateways';
 import { parseConnectionInfo } from '../src/_connection-info';
 import { renderClientConfig } from '../src/_render-client';
+// The messages say "synthesize": posture.test.ts wants the synth checks in every such file.
+import './posture';
 
 /** The shared document, with the routes' addresses in client files. */
 const doc = (gateway = 'c/gw'): any => ({ ...connectionInfoDoc(gateway), clientAllowedIps: 'route-addresses' });
