@@ -10,11 +10,12 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
+import { buildConnectionInfo, renderConnectionInfo } from './_connection-info';
 import { invalid } from './_errors';
 import { checkKey } from './_keys';
 import { FILES, GatewaySpec, LIVE_FILES, MetricsSpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
-import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, ipv4ToInt, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
+import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
 import { renderAgentScript } from './_render-agent';
 import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
 import { renderMetricsScript } from './_render-metrics';
@@ -252,29 +253,27 @@ export class GatewayContents {
     return renderHostsFile(this.routeSpecs());
   }
 
-  /** The connection information as JSON (connection-info.json). */
+  /** The connection information as JSON (connection-info.json, see _connection-info.ts). */
   public connectionInfo(): string {
     return this.memo('connectionInfo', () => {
       const s = this.settings;
-      return JSON.stringify({
+      return renderConnectionInfo(buildConnectionInfo({
         gateway: s.path,
-        endpoint: s.endpoint ?? null,
+        endpoint: s.endpoint,
         listenPort: s.listenPort,
         mtu: s.mtu,
         publicKey: this.publicKey,
         serviceNetwork: s.network.cidr,
         clientAllowedIps: s.clientAllowedIps,
-        routes: connectionEntries(this.routeSpecs()),
-        peers: [...this.peerList]
-          .sort((a, b) => ipv4ToInt(a.address) - ipv4ToInt(b.address))
-          .map((p) => ({
-            name: p.node.id,
-            address: p.address,
-            publicKey: p.publicKey,
-            persistentKeepalive: p.persistentKeepaliveSeconds,
-            presharedKey: p._presharedKey !== undefined,
-          })),
-      }, null, 2) + '\n';
+        routes: this.routeSpecs(),
+        peers: this.peerList.map((p) => ({
+          name: p.node.id,
+          address: p.address,
+          publicKey: p.publicKey,
+          persistentKeepalive: p.persistentKeepaliveSeconds,
+          presharedKey: p._presharedKey !== undefined,
+        })),
+      }));
     });
   }
 

@@ -99,9 +99,14 @@ export function targetPolicyName(gateway: string, route: string): string {
   return `${gateway}.${part}`;
 }
 
+/** True when `value` is a DNS subdomain (RFC 1123): the name of a Secret, a PriorityClass, ... */
+export function isDnsSubdomain(value: string): boolean {
+  return typeof value === 'string' && value.length <= 253 && DNS_SUBDOMAIN.test(value);
+}
+
 /** Throws unless `value` is a DNS subdomain (the name of a Secret, a PriorityClass, ...). */
 export function checkSubdomain(path: string, prop: string, value: string, fix: string): string {
-  if (typeof value !== 'string' || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+  if (!isDnsSubdomain(value)) {
     throw invalid(path, prop, value, 'must be a DNS subdomain: at most 253 characters of a-z, 0-9, "-" and ".", each dot-separated part starting and ending with a letter or digit', fix);
   }
   return value;
@@ -113,7 +118,7 @@ export function isQualifiedName(key: string): boolean {
   const slash = key.indexOf('/');
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
   const name = slash < 0 ? key : key.slice(slash + 1);
-  return QUALIFIED_NAME_PART.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
+  return QUALIFIED_NAME_PART.test(name) && (prefix === undefined || isDnsSubdomain(prefix));
 }
 
 /** Throws unless `value` is a qualified name. */

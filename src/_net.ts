@@ -134,21 +134,45 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * rejected, so a host can never change the structure of a rendered file.
  */
 export function checkDnsName(path: string, prop: string, value: string, fix: string): string {
-  const v = typeof value === 'string' ? value.toLowerCase().replace(/\.$/, '') : value;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 253 || !v.split('.').every((l) => LABEL.test(l))) {
+  const v = foldDnsName(value);
+  if (!hasDnsLabels(v)) {
     throw invalid(path, prop, value,
       'must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters', fix);
   }
-  if (/^[0-9]+$/.test(v.split('.').pop()!) && !isIpv4(v)) {
-    // "10.0.0.256" or "1.2.3": no resolver answers a name with a numeric top label.
+  if (hasNumericTopLabel(v)) {
     throw invalid(path, prop, value, 'it is neither a DNS name (its last label is all digits) nor an IPv4 address', fix);
   }
   return v;
 }
 
+/** True when checkDnsName accepts `value`: a DNS name, or an IPv4 address. */
+export function isDnsName(value: string): boolean {
+  const v = foldDnsName(value);
+  return hasDnsLabels(v) && !hasNumericTopLabel(v);
+}
+
+/** Lower case, without one trailing dot; anything but a string as it is. */
+function foldDnsName(value: unknown): unknown {
+  return typeof value === 'string' ? value.toLowerCase().replace(/\.$/, '') : value;
+}
+
+function hasDnsLabels(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 253 && v.split('.').every((l) => LABEL.test(l));
+}
+
+/** "10.0.0.256" or "1.2.3": no resolver answers a name whose top label is all digits. */
+function hasNumericTopLabel(v: string): boolean {
+  return /^[0-9]+$/.test(v.split('.').pop()!) && !isIpv4(v);
+}
+
+/** True when `value` is a DNS label (RFC 1123): a Kubernetes namespace or object name. */
+export function isDnsLabel(value: string): boolean {
+  return typeof value === 'string' && LABEL.test(value);
+}
+
 /** A Kubernetes object name or namespace (RFC 1123 label). */
 export function checkDnsLabel(path: string, prop: string, value: string, fix: string): string {
-  if (typeof value !== 'string' || !LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     throw invalid(path, prop, value, 'must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit', fix);
   }
   return value;

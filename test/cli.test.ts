@@ -1,87 +1,29 @@
 /**
- * The cdk8s-wireguard-gateway command. Most tests run it as a real process
- * (node + ts-node on src/cli.ts, the file that compiles to the bin lib/cli.js);
- * the many-keys and parsing tests call runCli in-process. Keys are checked
- * with the real `wg`, client files with the real `wg-quick strip` and `wg`.
+ * The cdk8s-wireguard-gateway command, unit tier: nothing here runs wg,
+ * wg-quick or any other system program but node and sh (the checks with the
+ * real wg and wg-quick are in cli.system.test.ts). Most tests run it as a real
+ * process (node + ts-node on src/cli.ts, the file that compiles to the bin
+ * lib/cli.js); the parsing tests call runCli in-process.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App } from 'cdk8s';
 import * as qrcode from 'qrcode-terminal';
+import { EXAMPLE_APP, EXAMPLE_DIR, FIXTURE_APP, LAPTOP_PUBLIC_KEY, ROOT, Run, SERVER_PUBLIC_KEY, cli, inProcess, keygenKeys, NOT_KEYS, tempDir } from './cli-util';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
 import { GatewayChart } from '../examples/postgres-redis-rds/main';
-import { CONNECTION_INFO_KEY, CliIo, fileBase, parseConnectionInfo, parseOptions, runCli, shellQuote } from '../src/_cli';
-import { publicKeyOf } from '../src/_keys';
+import { parseOptions } from '../src/_cli/args';
+import { shellQuote } from '../src/_cli/cmds/keygen';
+import { CliCommand, CliIo, ok } from '../src/_cli/command';
+import { COMMANDS, runCli } from '../src/_cli/dispatch';
+import { CONNECTION_INFO_KEY } from '../src/_cli/gateways';
+import { generateKeyPair, publicKeyOf } from '../src/_keys';
 import { WireguardGateway } from '../src/wireguard-gateway';
 // Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
 import './posture';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'src', 'cli.ts');
-const EXAMPLE_DIR = join(ROOT, 'examples', 'postgres-redis-rds');
-const EXAMPLE_APP = 'npx ts-node --transpile-only -P ../../test/tsconfig.json main.ts';
-const FIXTURE_APP = 'node -r ts-node/register test/fixtures/cli/app.ts';
-const SERVER_PUBLIC_KEY = 'P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=';
-
-interface Run { stdout: string; stderr: string; code: number | null }
-
-/** The CLI as a real process: `node` running src/cli.ts through ts-node. */
-function cli(args: string[], options: { input?: string; cwd?: string; env?: { [k: string]: string } } = {}): Run {
-  const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args], {
-    cwd: options.cwd ?? ROOT,
-    input: options.input ?? '',
-    encoding: 'utf-8',
-    env: {
-      ...process.env,
-      TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'),
-      TS_NODE_TRANSPILE_ONLY: 'true',
-      CDK8S_CHECK_UPGRADE: 'false',
-      ...options.env,
-    },
-  });
-  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
-}
-
-/** In-process, for the many-keys and option tests. */
-function inProcess(args: string[], stdin = ''): Run {
-  const io: CliIo = { readStdin: () => stdin, env: process.env, cwd: ROOT };
-  return runCli(args, io);
-}
-
-const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf-8', stdio: 'pipe' }).trim();
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'wggw-cli-test-'));
-}
-
 const mode = (file: string) => statSync(file).mode & 0o777;
-
-/** The key lines of keygen's output. */
-function keygenKeys(stdout: string): { privateKey?: string; publicKey: string } {
-  const privateKey = /^PrivateKey = (\S+)$/m.exec(stdout)?.[1];
-  const publicKey = /^PublicKey = (\S+)$/m.exec(stdout)?.[1];
-  if (publicKey === undefined) throw new Error(`no PublicKey line in:\n${stdout}`);
-  return { privateKey, publicKey };
-}
-
-/**
- * Checks a complete client file with the real tools: `wg-quick strip` must
- * accept it, and `wg setconf` must parse what it strips to. With no such
- * device, wg parses the whole file (keys, endpoint, allowed IPs) first and
- * only then fails to reach the device: "Configuration parsing error" means
- * the file is bad, "Unable to modify interface" means it parsed.
- */
-function checkWithWg(file: string): string {
-  const stripped = execFileSync('wg-quick', ['strip', file], { encoding: 'utf-8', stdio: 'pipe' });
-  const strippedFile = `${file}.stripped`;
-  writeFileSync(strippedFile, stripped, { mode: 0o600 });
-  const r = spawnSync('wg', ['setconf', 'wggw-no-such0', strippedFile], { encoding: 'utf-8' });
-  expect(r.stderr).not.toContain('parsing error');
-  expect(r.stderr).toContain('Unable to modify interface');
-  return stripped;
-}
 
 // --- help ---------------------------------------------------------------------------
 
@@ -192,7 +134,7 @@ describe('usage errors (exit 2)', () => {
 // --- keygen ------------------------------------------------------------------------------
 
 describe('keygen', () => {
-  test('prints a key pair the real wg pubkey agrees with, and the kubectl line', () => {
+  test('prints a key pair (the public key of the private one) and the kubectl line', () => {
     // WHEN
     const r = cli(['keygen']);
     // THEN
@@ -200,7 +142,8 @@ describe('keygen', () => {
     expect(r.stderr).toBe('');
     const { privateKey, publicKey } = keygenKeys(r.stdout);
     expect(privateKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
-    expect(wg(['pubkey'], privateKey + '\n')).toBe(publicKey);
+    // cli.system.test.ts: the real wg pubkey agrees.
+    expect(publicKeyOf(privateKey!)).toBe(publicKey);
     // clamped like wg genkey
     const bytes = Buffer.from(privateKey!, 'base64');
     expect(bytes[0] & 7).toBe(0);
@@ -242,7 +185,8 @@ describe('keygen', () => {
       const { privateKey: printed, publicKey } = keygenKeys(r.stdout);
       expect(printed).toBeUndefined();
       expect(r.stdout).not.toContain(privateKey.trim());
-      expect(wg(['pubkey'], privateKey)).toBe(publicKey);
+      // cli.system.test.ts: the real wg pubkey agrees.
+      expect(publicKeyOf(privateKey.trim())).toBe(publicKey);
       expect(r.stdout).toContain('--from-file=private-key=\'my server.key\'\n');
       expect(r.stdout).toContain('# The private key is in my server.key (mode 0600); it is not printed.');
     } finally {
@@ -286,29 +230,14 @@ describe('keygen', () => {
 // --- pubkey ------------------------------------------------------------------------------
 
 describe('pubkey', () => {
-  test('as a process, agrees with the real wg pubkey', () => {
-    const privateKey = wg(['genkey']);
-    const r = cli(['pubkey'], { input: privateKey + '\n' });
-    expect(r).toEqual({ stdout: wg(['pubkey'], privateKey + '\n') + '\n', stderr: '', code: 0 });
-  });
-
-  test('agrees with the real wg pubkey on 200 keys from wg genkey', () => {
-    for (let i = 0; i < 200; i++) {
-      const privateKey = wg(['genkey']);
-      expect(inProcess(['pubkey'], privateKey + '\n')).toEqual({ stdout: wg(['pubkey'], privateKey) + '\n', stderr: '', code: 0 });
-    }
-  });
-
-  test('agrees with the real wg pubkey on 50 unclamped random keys', () => {
-    for (let i = 0; i < 50; i++) {
-      const privateKey = Buffer.from(Array.from({ length: 32 }, () => Math.floor(Math.random() * 256))).toString('base64');
-      expect(inProcess(['pubkey'], privateKey).stdout).toBe(wg(['pubkey'], privateKey) + '\n');
-    }
+  test('as a process, prints the public key (the one wg pubkey prints for this key)', () => {
+    const r = cli(['pubkey'], { input: DEV_PEER_PRIVATE_KEYS.laptop + '\n' });
+    expect(r).toEqual({ stdout: LAPTOP_PUBLIC_KEY + '\n', stderr: '', code: 0 });
   });
 
   test('accepts surrounding whitespace (a key file with a newline)', () => {
-    const privateKey = wg(['genkey']);
-    expect(inProcess(['pubkey'], `${privateKey}\r\n\n`).stdout).toBe(publicKeyOf(privateKey) + '\n');
+    const privateKey = generateKeyPair().privateKey;
+    expect(inProcess(['pubkey'], { stdin: `${privateKey}\r\n\n` }).stdout).toBe(publicKeyOf(privateKey) + '\n');
   });
 
   test('fails if stdin is not a key, exit 1, without echoing the input', () => {
@@ -320,25 +249,19 @@ describe('pubkey', () => {
   });
 
   test('fails if stdin is empty', () => {
-    const r = inProcess(['pubkey'], '\n');
+    const r = inProcess(['pubkey'], { stdin: '\n' });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('cdk8s-wireguard-gateway: pubkey: stdin is empty: pipe a private key in, for example "pubkey < server.key"\n');
   });
 
   test('fails if stdin has two keys (e.g. the whole keygen output)', () => {
-    const r = inProcess(['pubkey'], `${wg(['genkey'])}\n${wg(['genkey'])}\n`);
+    const r = inProcess(['pubkey'], { stdin: `${generateKeyPair().privateKey}\n${generateKeyPair().privateKey}\n` });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('(got 89 characters on 2 lines; not shown)');
   });
 
-  test.each([
-    ['a non-canonical last character', 'A'.repeat(42) + 'B='],
-    ['a 43-character key', 'A'.repeat(43)],
-    ['a 48-byte key', Buffer.alloc(48).toString('base64')],
-    ['text', 'this is not a key at all, it is a sentence!'],
-  ])('rejects %s, as the real wg pubkey does', (_name, input) => {
-    expect(inProcess(['pubkey'], input + '\n').code).toBe(1);
-    expect(spawnSync('wg', ['pubkey'], { input: input + '\n' }).status).not.toBe(0);
+  test.each(NOT_KEYS)('rejects %s (as the real wg pubkey does: cli.system.test.ts)', (_name, input) => {
+    expect(inProcess(['pubkey'], { stdin: input + '\n' }).code).toBe(1);
   });
 
   test('fails if stdin cannot be read', () => {
@@ -406,19 +329,6 @@ describe('client-config with the example app', () => {
     expect(readFileSync(join(out, 'ci-runner.conf'), 'utf-8')).toContain('AllowedIPs = 10.99.0.0/24\n');
   });
 
-  test('wg-quick strip accepts each file once the placeholder is replaced by the real key', () => {
-    for (const name of ['laptop', 'ci-runner']) {
-      const file = join(out, `${name}.conf`);
-      const filled = join(out, '..', `${name}.conf`);
-      writeFileSync(filled, readFileSync(file, 'utf-8').replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS[name]}`), { mode: 0o600 });
-      const stripped = execFileSync('wg-quick', ['strip', filled], { encoding: 'utf-8', stdio: 'pipe' });
-      expect(stripped).toContain(`PrivateKey = ${DEV_PEER_PRIVATE_KEYS[name]}\n`);
-      expect(stripped).toContain(`PublicKey = ${SERVER_PUBLIC_KEY}\n`);
-      expect(stripped).not.toContain('MTU');
-      expect(stripped).not.toContain('Address');
-    }
-  });
-
   test('writes the name -> address map as hosts lines and JSON, only for reachable routes', () => {
     expect(readFileSync(join(out, 'laptop.hosts'), 'utf-8')).toBe('10.99.0.1 postgres\n10.99.0.2 redis\n10.99.0.3 orders-db\n');
     expect(readFileSync(join(out, 'ci-runner.hosts'), 'utf-8')).toBe('10.99.0.1 postgres\n10.99.0.2 redis\n');
@@ -469,30 +379,22 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
     }
   });
 
-  test('fills in the private key from --private-key-dir; the real wg parses the file', () => {
+  test('fills in the private key from --private-key-dir (the real wg parses the file: cli.system.test.ts)', () => {
     const file = join(dir, 'out', 'alpha-gw', 'laptop.conf');
     const conf = readFileSync(file, 'utf-8');
     expect(conf).toContain(`PrivateKey = ${DEV_PEER_PRIVATE_KEYS.laptop}\n`);
     expect(conf).toContain('Endpoint = 192.0.2.10:51821\n');
     expect(conf).toContain('MTU = 1380\n');
     expect(conf).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
-    expect(checkWithWg(file)).toContain('Endpoint = 192.0.2.10:51821');
   });
 
-  test('a peer without a key file keeps the placeholder; the real wg parses it once replaced', () => {
+  test('a peer without a key file keeps the placeholder, and one for its preshared key', () => {
     const file = join(dir, 'out', 'alpha-gw', 'Alice_s_phone__work_.conf');
     const conf = readFileSync(file, 'utf-8');
     expect(conf).toContain('PrivateKey = <private key of peer Alice_s_phone__work_: ');
     expect(run.stderr).toContain('cdk8s-wireguard-gateway: note: alpha-gw/Alice_s_phone__work_.conf: no alpha-gw/Alice_s_phone__work_.key in --private-key-dir, so it keeps the placeholder\n');
-    // wg-quick wants a short interface name: copy it to one
-    const filled = join(dir, 'phone.conf');
     // This peer has a preshared key on the gateway: its file has a placeholder for it too.
     expect(conf).toContain('PresharedKey = <preshared key of peer Alice_s_phone__work_: the key in its presharedKeySecret>\n');
-    const psk = execFileSync('wg', ['genpsk'], { encoding: 'utf-8' }).trim();
-    writeFileSync(filled, conf
-      .replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS['ci-runner']}`)
-      .replace(/^PresharedKey = .*$/m, `PresharedKey = ${psk}`), { mode: 0o600 });
-    checkWithWg(filled);
   });
 
   test('notes the long file name and the preshared key', () => {
@@ -568,6 +470,12 @@ describe('client-config errors', () => {
     expect(r.stderr).toMatch(/^cdk8s-wireguard-gateway: client-config: the --app command failed with exit code 127: no-such-command-wggw\n--- its stderr \(last lines\) ---\n.*not found/);
   });
 
+  test('fails if the app command cannot be started (here: the working directory is gone)', () => {
+    const r = runCli(['client-config', '--app', 'true', '--out', dir], { readStdin: () => '', env: {}, cwd: join(dir, 'gone') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: cannot run --app "true": spawnSync /bin/sh ENOENT\n');
+  });
+
   test('fails if the app writes no YAML', () => {
     const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'no-synth' } });
     expect(r.code).toBe(1);
@@ -617,71 +525,65 @@ describe('client-config errors', () => {
   });
 });
 
-// --- reading connection-info.json ------------------------------------------------------
+// --- the command table -------------------------------------------------------------------
 
-describe('parseConnectionInfo', () => {
-  const valid = () => ({
-    gateway: 'c/gw',
-    endpoint: 'vpn.example.com',
-    listenPort: 51820,
-    mtu: 1420,
-    publicKey: SERVER_PUBLIC_KEY,
-    serviceNetwork: '10.99.0.0/24',
-    routes: [
-      { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
-      { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
-    ] as any[],
-    peers: [{ name: 'p', address: '10.98.0.2', publicKey: SERVER_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false }],
-  });
-
+describe('commands', () => {
   test('the CLI looks for the key the gateway writes', () => {
     expect(CONNECTION_INFO_KEY).toBe(WireguardGateway.CONNECTION_INFO);
   });
 
-  test('reads a valid document; a peer reaches the addresses whose routes allow it', () => {
-    expect(parseConnectionInfo(JSON.stringify(valid()), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1']);
-    const j = valid();
-    j.routes[1].allowPeers = ['10.98.0.2'];
-    expect(parseConnectionInfo(JSON.stringify(j), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1', '10.99.0.2']);
+  test('a command added to the table gets its help line, its --help, its options and the dispatch', () => {
+    // GIVEN a new command module, as access-report will be
+    const echo: CliCommand = {
+      name: 'echo-report',
+      summary: 'Print --format',
+      help: 'Usage: cdk8s-wireguard-gateway echo-report --format <f>\n',
+      options: { format: 'value' },
+      run: (opts) => ok(`${opts.values.format}\n`),
+    };
+    const io: CliIo = { readStdin: () => '', env: {}, cwd: ROOT };
+    const table = [...COMMANDS, echo];
+    // THEN
+    expect(runCli(['--help'], io, table).stdout).toContain('  echo-report     Print --format\n');
+    expect(runCli(['echo-report', '--help'], io, table).stdout).toBe(echo.help);
+    expect(runCli(['echo-report', '--format=csv'], io, table)).toEqual({ stdout: 'csv\n', stderr: '', code: 0 });
+    expect(runCli(['echo-report', '--qr'], io, table).stderr).toContain('echo-report: unknown option "--qr"');
+    expect(runCli(['nope'], io, table).stderr).toContain('use keygen, pubkey, client-config or echo-report.');
   });
 
-  test('AllowedIPs: the service network, or the routes\' addresses (also for files written before clientAllowedIps)', () => {
-    const allowedIps = (m: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: m }), 'f').peers[0].allowedIps;
-    expect(allowedIps('service-network')).toEqual(['10.99.0.0/24']);
-    expect(allowedIps('route-addresses')).toEqual(['10.99.0.1/32']);
-    expect(allowedIps(undefined)).toEqual(['10.99.0.1/32']);
+  test('the top-level help lists every command of the table, exactly as before the table existed', () => {
+    expect(inProcess(['--help']).stdout).toBe(`Usage: cdk8s-wireguard-gateway <command> [options]
+
+WireGuard keys and client configurations for cdk8s-wireguard-gateway.
+
+Commands:
+  keygen          Print a new key pair and the kubectl line for the gateway's Secret
+  pubkey          Read a private key on stdin and print its public key (like "wg pubkey")
+  client-config   Synthesize a cdk8s app and write one wg-quick file per peer
+
+Options:
+  -h, --help      Show this help ("cdk8s-wireguard-gateway <command> --help" for a command's)
+
+Exit codes: 0 success, 1 failure, 2 usage error.
+`);
   });
 
-  test('fails if it is not JSON', () => {
-    expect(() => parseConnectionInfo('{', 'x.yaml: ConfigMap a/b')).toThrow(/^x\.yaml: ConfigMap a\/b: connection-info\.json is not valid JSON \(/);
+  test('help for a name that is an object member is an unknown command', () => {
+    expect(inProcess(['help', 'constructor']).stderr).toBe('cdk8s-wireguard-gateway: unknown command "constructor". Run "cdk8s-wireguard-gateway --help" for usage.\n');
   });
 
-  test.each([
-    ['an endpoint with a newline', (j: any) => { j.endpoint = 'vpn\n[Peer]'; }, 'invalid endpoint "vpn\\n[Peer]" in connection-info.json: must be a one-line string'],
-    ['an endpoint with a space', (j: any) => { j.endpoint = 'a b'; }, 'invalid endpoint "a b" in connection-info.json: must be a hostname or an IP address'],
-    ['a bad public key', (j: any) => { j.publicKey = 'x'; }, 'invalid publicKey "x" in connection-info.json: must be a WireGuard public key'],
-    ['a bad port', (j: any) => { j.listenPort = 0; }, 'invalid listenPort 0 in connection-info.json: must be an integer from 1 to 65535'],
-    ['a bad peer address', (j: any) => { j.peers[0].address = '10.98.0.300'; }, 'invalid peers[0].address "10.98.0.300" in connection-info.json: must be an IPv4 address'],
-    ['a bad allow-list address', (j: any) => { j.routes[1].allowPeers = ['10.98.0.3/32']; }, 'invalid routes[1].allowPeers[0] "10.98.0.3/32" in connection-info.json: must be an IPv4 address'],
-    ['no peers list', (j: any) => { delete j.peers; }, 'invalid peers undefined in connection-info.json: must be a list'],
-    ['an unknown clientAllowedIps', (j: any) => { j.clientAllowedIps = 'everything'; }, 'invalid clientAllowedIps "everything" in connection-info.json: must be "service-network" or "route-addresses"'],
-    ['a bad service network', (j: any) => { j.clientAllowedIps = 'service-network'; j.serviceNetwork = '10.99.0.0/33'; }, 'invalid serviceNetwork "10.99.0.0/33" in connection-info.json: must be an IPv4 CIDR'],
-  ])('fails on %s', (_name, change, message) => {
-    const j = valid();
-    change(j);
-    expect(() => parseConnectionInfo(JSON.stringify(j), 'src')).toThrow(`src: ${message}. Fix: synthesize the app with this version of cdk8s-wireguard-gateway`);
-  });
-});
-
-describe('fileBase', () => {
-  test.each([
-    ['laptop', 'laptop'],
-    ['ci-runner', 'ci-runner'],
-    ['Alice\'s phone', 'Alice_s_phone'],
-    ['../etc/passwd', '_._etc_passwd'],
-    ['.hidden', '_hidden'],
-    ['', '_'],
-  ])('%j -> %j', (name, base) => {
-    expect(fileBase(name)).toBe(base);
+  test('the CLI loads neither cdk8s nor cdk8s-plus (a fast start)', () => {
+    const script = [
+      `require(${JSON.stringify(join(ROOT, 'src', '_cli', 'dispatch.ts'))});`,
+      'const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\/](cdk8s|cdk8s-plus-\\d+|constructs)[\\/]/.test(f));',
+      'process.stdout.write(JSON.stringify(loaded));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf-8',
+      env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'), TS_NODE_TRANSPILE_ONLY: 'true' },
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([]);
   });
 });
