@@ -139,8 +139,8 @@ export class ProxiedService extends GatewayRoute {
   }
 
   /** @internal */
-  public _egressRule(): any {
-    const port = [{ protocol: 'TCP', port: this.targetPodPort }];
+  public _egressRule(): kplus.k8s.NetworkPolicyEgressRule {
+    const port = [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.targetPodPort) }];
     if (this.egressCidrs !== undefined) {
       return { to: this.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: port };
     }
@@ -168,26 +168,25 @@ export class ProxiedService extends GatewayRoute {
     // Named after the gateway and the route, never the construct path: moving either renames nothing.
     const metadata = { name: targetPolicyName(gw.name, this.node.id), namespace: this.serviceNamespace, labels: objectLabels(gw.name) };
     this._targetPolicy = { namespace: metadata.namespace, name: metadata.name };
+    const spec = (): kplus.k8s.NetworkPolicySpec => {
+      const labels = this.selectorLabels();
+      return {
+        podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
+        policyTypes: ['Ingress'],
+        ingress: [{
+          from: [{
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gw.namespace } },
+            podSelector: { matchLabels: gw.podLabels },
+          }],
+          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.targetPodPort) }],
+        }],
+      };
+    };
     new ApiObject(this, 'AllowFromGateway', {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata,
-      spec: Lazy.any({
-        produce: () => {
-          const labels = this.selectorLabels();
-          return {
-            podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
-            policyTypes: ['Ingress'],
-            ingress: [{
-              from: [{
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gw.namespace } },
-                podSelector: { matchLabels: gw.podLabels },
-              }],
-              ports: [{ protocol: 'TCP', port: this.targetPodPort }],
-            }],
-          };
-        },
-      }),
+      spec: Lazy.any({ produce: () => kplus.k8s.toJson_NetworkPolicySpec(spec()) }),
     });
   }
 }
