@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ApiObject, ApiObjectMetadata, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 // Types only (a devDependency): prometheus-operator's CRD schemas, compiled away.
-import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
-import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { MetricsSpec } from './_model';
@@ -20,6 +20,7 @@ import { checkDnsLabel, checkPort } from './_net';
 import { policyPeers } from './_policy-peer';
 import { GatewaySeries, alertRules, renderDashboard } from './_render-monitoring';
 import { DEFAULT_METRICS_PORT, GatewayMetricsOptions } from './gateway-metrics';
+import type { IPolicyPeer } from './policy-peer';
 
 /** How often the agent refreshes the metrics. */
 export const METRICS_REFRESH_SECONDS = 5;
@@ -32,7 +33,7 @@ const VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.j
 /** The metrics options, checked, with defaults. */
 export interface MetricsSettings {
   readonly port: number;
-  readonly scrapeFrom: kplus.INetworkPolicyPeer;
+  readonly scrapeFrom: IPolicyPeer;
   readonly podMonitor: boolean;
   readonly scrapeIntervalSeconds: number;
   readonly prometheusRule: boolean;

@@ -5,6 +5,7 @@
  */
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import type { IPolicyPeer } from './policy-peer';
 
 /**
  * The `from` (or `to`) entries that select `peer`. cdk8s-plus keeps the label
@@ -12,11 +13,10 @@ import * as kplus from 'cdk8s-plus-27';
  * a cdk8s-plus NetworkPolicy renders the peer, in a chart of its own that is never
  * synthesized, and the library reads the policy's JSON back (`ApiObject.toJson`).
  */
-export function policyPeers(peer: kplus.INetworkPolicyPeer): kplus.k8s.NetworkPolicyPeer[] {
+export function policyPeers(peer: IPolicyPeer): kplus.k8s.NetworkPolicyPeer[] {
   const scratch = new Chart(new App(), 'peer');
   const policy = new kplus.NetworkPolicy(scratch, 'Render', { ingress: { rules: [{ peer }] } });
-  // toJson is cdk8s's JSON of the object: the NetworkPolicyPeer shape, which has no
-  // IntOrString or Quantity field, so it is also the typed shape.
-  const spec: kplus.k8s.NetworkPolicySpec = ApiObject.of(policy).toJson().spec;
+  // The JSON of a NetworkPolicyPeer has the typed shape: it has no IntOrString or Quantity field.
+  const spec: { readonly ingress?: Array<{ readonly from?: kplus.k8s.NetworkPolicyPeer[] }> } = ApiObject.of(policy).toJson().spec;
   return spec.ingress?.[0]?.from ?? [];
 }

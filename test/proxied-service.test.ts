@@ -1,6 +1,7 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { ProxiedService } from '../src';
+import { Construct } from 'constructs';
+import { ITargetService, ProxiedService, TargetServicePort } from '../src';
 import { configData, findObject, synth, testChart, testGateway } from './util';
 
 function serverBlocks(conf: string): string[][] {
