@@ -112,13 +112,19 @@ project.addTask('api:baseline', {
   description: 'At a release: the compiled API becomes api/baseline.jsii',
   exec: 'node -r ts-node/register/transpile-only build-tools/api-compat.ts --update-baseline',
 });
+const consumers = project.addTask('test:consumers', {
+  description: 'The README\'s snippets in apps made like `cdk8s init typescript-app`, on cdk8s-plus-27, -32, -33 and none, with the library from npm pack (after compile; needs the npm registry)',
+  exec: 'node -r ts-node/register/transpile-only build-tools/consumer-apps.ts',
+  receiveArgs: true,
+});
 
 const ci = project.addTask('ci', {
-  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the API check, the e2e suite',
+  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the API check, the consumer apps, the e2e suite',
 });
 ci.spawn(project.buildTask);
 ci.exec('git diff --exit-code -- API.md || (echo "API.md is stale: run npx projen build and commit it" >&2; exit 1)');
 ci.spawn(apiCheck);
+ci.spawn(consumers);
 ci.spawn(project.tasks.tryFind('test:e2e')!);
 
 project.synth();
