@@ -19,7 +19,7 @@ import { ClientAllowedIps, ConfigUpdates, ExternalTrafficPolicy, GatewayServiceT
 import { GatewayRoute } from './gateway-route';
 import { IGatewayScheduling } from './gateway-scheduling';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
-import { IPodSelection, IPolicyPeer, PolicyPeerConfig } from './policy-peer';
+import { IPodSelection, IPolicyPeer, PodSelectionConfig, PolicyPeerConfig } from './policy-peer';
 import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
 import { WireguardKey } from './wireguard-key';
 import { ClientConfigOptions, WireguardGatewayPeer, WireguardPeer, WireguardPeerOptions } from './wireguard-peer';
@@ -370,7 +370,7 @@ export interface WireguardGatewayProps {
  * Deployment, a UDP Service and a NetworkPolicy, all named `name`. It is also
  * a network-policy peer: `db.connections.allowFrom(gateway)`.
  */
-export class WireguardGateway extends Construct implements IPolicyPeer {
+export class WireguardGateway extends Construct implements IPolicyPeer, IPodSelection {
   /** The default init image: Alpine-based, with iproute2 and wireguard-tools, pinned. */
   public static readonly DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116';
   /** The default nginx image: non-root (uid 101), stream module built in, pinned. */
@@ -565,6 +565,14 @@ export class WireguardGateway extends Construct implements IPolicyPeer {
   /** The gateway's pods as a pod selection: the gateway Deployment. */
   public toPodSelector(): IPodSelection | undefined {
     return this.deployment;
+  }
+
+  /**
+   * The gateway's pods, for the scheduling API of any cdk8s-plus major:
+   * `app.scheduling.separate(gateway)`.
+   */
+  public toPodSelectorConfig(): PodSelectionConfig {
+    return this.deployment.toPodSelectorConfig();
   }
 
   /**

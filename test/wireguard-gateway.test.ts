@@ -297,6 +297,23 @@ describe('WireguardGateway', () => {
     expect(config.podSelector?.namespaces).toEqual({ names: ['wireguard'] });
     expect(config.podSelector?.labelSelector.isEmpty()).toBe(false);
     expect(gw.toPodSelector()).toBe(gw.deployment);
+    expect(gw.toPodSelectorConfig().namespaces).toEqual({ names: ['wireguard'] });
+  });
+
+  test('the gateway is a pod selection for another workload\'s scheduling', () => {
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    const app = new kplus.Deployment(chart, 'app', { containers: [{ image: 'app:1' }] });
+    app.scheduling.separate(gw);
+    const objects = synth(gw);
+    const term = findObject(objects, 'Deployment', (d) => d.spec.template.spec.initContainers === undefined)
+      .spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
+    expect(term).toMatchObject({ topologyKey: 'kubernetes.io/hostname', namespaces: ['wireguard'] });
+    // It selects the gateway's pods: cdk8s-plus's stable address label, which they carry.
+    const gwPod = findObject(objects, 'Deployment', (d) => d.spec.template.spec.initContainers !== undefined).spec.template.metadata.labels;
+    expect(Object.keys(term.labelSelector.matchLabels)).toEqual(['cdk8s.io/metadata.addr']);
+    for (const [k, v] of Object.entries(term.labelSelector.matchLabels)) expect(gwPod[k]).toBe(v);
   });
 
   test('targetNamespacePolicies adds an allow-from-gateway policy in each target namespace', () => {
