@@ -102,6 +102,14 @@ project.addTask('bench:datapath', {
   receiveArgs: true,
 });
 
+// The build tools (api:check, test:consumers) are type-checked and linted like the tests.
+new javascript.TypescriptConfig(project, {
+  fileName: 'build-tools/tsconfig.json',
+  extends: javascript.TypescriptConfigExtends.fromPaths(['../tsconfig.json']),
+  include: ['**/*.ts'],
+  compilerOptions: { rootDir: '..', noEmit: true },
+});
+
 // projen's compat task compares with the package on npm; api:check compares with the committed baseline.
 project.removeTask('compat');
 const apiCheck = project.addTask('api:check', {
