@@ -18,6 +18,9 @@
  * `npm install` (the npm registry; npm's cache is used), `npm run compile`
  * (tsc), `npm run synth` (cdk8s synth).
  *
+ * The apps are in $CONSUMERS_DIR (default: <tmpdir>/cdk8s-wireguard-gateway-consumers),
+ * removed after a run that passes unless KEEP_CONSUMERS is set.
+ *
  * The manifests of the majors are then compared object by object. The objects the
  * library defines (label app.kubernetes.io/part-of: wireguard-gateway) must be
  * identical in every app; the others (the snippets' own cdk8s-plus objects, and
@@ -261,7 +264,9 @@ async function main(): Promise<void> {
   }
   const failures = compare(results);
   console.log(`\n${times.join('\n')}\ntotal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (failures.length > 0) throw new Error(failures.join('\n'));
+  if (failures.length > 0) throw new Error(`${failures.join('\n')}\nthe apps are in ${opts.dir}`);
+  // About 200 MB an app: kept only when asked (or when something failed, to look at).
+  if (process.env.KEEP_CONSUMERS === undefined) rmSync(opts.dir, { recursive: true, force: true });
 }
 
 main().catch((e) => {
