@@ -157,16 +157,14 @@ export interface WireguardGatewayProps {
   readonly podMetadata?: ApiObjectMetadata;
 
   /**
-   * A `kubernetes.io/dockerconfigjson` Secret to pull the images with (docker.io rate-limits anonymous pulls);
-   * a Secret of any cdk8s-plus major (only its name is read).
+   * A `kubernetes.io/dockerconfigjson` Secret (any cdk8s-plus major's) to pull the images with (docker.io rate-limits anonymous pulls).
    *
    * @default - no image pull secret
    */
   readonly dockerRegistryAuth?: kplus.ISecret;
 
   /**
-   * The pod's service account, e.g. one your cluster allows privileged pods, of any cdk8s-plus
-   * major (only its name is read). Its token stays unmounted.
+   * The pod's service account (any cdk8s-plus major's), e.g. one your cluster allows privileged pods. Its token stays unmounted.
    *
    * @default - the namespace's default service account
    */
@@ -553,24 +551,17 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     return this.contents.peers;
   }
 
-  /**
-   * The gateway's pods as a network-policy peer, for the `connections` API of
-   * any cdk8s-plus major: `db.connections.allowFrom(gateway)`. The selector is the
-   * gateway Deployment's (cdk8s-plus-27).
-   */
+  /** The gateway's pods as a network-policy peer of any cdk8s-plus major: `db.connections.allowFrom(gateway)`. */
   public toNetworkPolicyPeerConfig(): PolicyPeerConfig {
     return this.deployment.toNetworkPolicyPeerConfig();
   }
 
-  /** The gateway's pods as a pod selection: the gateway Deployment. */
+  /** The gateway's pods as a pod selection (the gateway Deployment). */
   public toPodSelector(): IPodSelection | undefined {
     return this.deployment;
   }
 
-  /**
-   * The gateway's pods, for the scheduling API of any cdk8s-plus major:
-   * `app.scheduling.separate(gateway)`.
-   */
+  /** The gateway's pods as a pod selection of any cdk8s-plus major: `app.scheduling.separate(gateway)`. */
   public toPodSelectorConfig(): PodSelectionConfig {
     return this.deployment.toPodSelectorConfig();
   }
