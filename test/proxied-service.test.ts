@@ -40,6 +40,34 @@ describe('ProxiedService', () => {
     });
   });
 
+  test('a Service of another cdk8s-plus major: only its name, its ports and its Kubernetes object are read', () => {
+    // GIVEN a Service that is no cdk8s-plus-27 object, as one of another major is to the library:
+    // public name and ports, and a default child ApiObject (what ApiObject.of finds).
+    class OtherMajorService extends Construct implements ITargetService {
+      public readonly name = 'postgres';
+      public readonly ports: TargetServicePort[] = [{ port: 5432, targetPort: 15432, protocol: 'TCP' }];
+      constructor(scope: Construct, id: string) {
+        super(scope, id);
+        this.node.defaultChild = new ApiObject(this, 'Resource', {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: this.name, namespace: 'databases' },
+          spec: { selector: { app: 'postgres' }, ports: [{ port: 5432, targetPort: 15432 }] },
+        });
+      }
+    }
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    // WHEN
+    const route = gw.addProxiedService('pg', { service: new OtherMajorService(chart, 'Pg') });
+    // THEN
+    expect([route.serviceName, route.serviceNamespace, route.targetPodPort]).toEqual(['postgres', 'databases', 15432]);
+    expect(findObject(synth(gw), 'NetworkPolicy', (p) => p.metadata.namespace === 'wireguard').spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'databases' } }, podSelector: { matchLabels: { app: 'postgres' } } }],
+      ports: [{ protocol: 'TCP', port: 15432 }],
+    });
+  });
+
   test('a Service without an explicit namespace lives in its chart\'s namespace; the name is the generated one', () => {
     const chart = testChart('apps');
     const svc = new kplus.Service(chart, 'Redis', { selector: kplus.Pods.select(chart, 'P', { labels: { app: 'r' } }), ports: [{ port: 6379 }] });
