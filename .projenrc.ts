@@ -56,16 +56,21 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     },
   },
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../build-tools/**/*.ts'],
     compilerOptions: {},
   },
   gitignore: ['examples/*/dist/', 'bench/results/'],
 });
 
+// Semver. While the major is 0, a breaking change bumps the minor (0.2.x -> 0.3.0), anything
+// else the patch; from 1.0 on, a breaking change bumps the major. CHANGELOG.md records every
+// user-visible change under its version; api:check holds the API to it (api/baseline.jsii).
+project.package.addVersion('0.3.0');
+
 // IPv4 arithmetic and Curve25519 clamping are bit operations by nature.
 project.eslint?.addRules({ 'no-bitwise': 'off' });
 
-for (const pattern of ['/examples/', '/bench/', '/.ci/', '/docs/']) {
+for (const pattern of ['/examples/', '/bench/', '/.ci/', '/docs/', '/api/', '/build-tools/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -97,11 +102,37 @@ project.addTask('bench:datapath', {
   receiveArgs: true,
 });
 
+// The build tools (api:check, test:consumers) are type-checked and linted like the tests.
+new javascript.TypescriptConfig(project, {
+  fileName: 'build-tools/tsconfig.json',
+  extends: javascript.TypescriptConfigExtends.fromPaths(['../tsconfig.json']),
+  include: ['**/*.ts'],
+  compilerOptions: { rootDir: '..', noEmit: true },
+});
+
+// projen's compat task compares with the package on npm; api:check compares with the committed baseline.
+project.removeTask('compat');
+const apiCheck = project.addTask('api:check', {
+  description: 'The API against the last release (api/baseline.jsii, jsii-diff): every breaking change recorded in the version and CHANGELOG.md (after compile)',
+  exec: 'node -r ts-node/register/transpile-only build-tools/api-compat.ts',
+});
+project.addTask('api:baseline', {
+  description: 'At a release: the compiled API becomes api/baseline.jsii',
+  exec: 'node -r ts-node/register/transpile-only build-tools/api-compat.ts --update-baseline',
+});
+const consumers = project.addTask('test:consumers', {
+  description: 'The README\'s snippets in apps made like `cdk8s init typescript-app`, on cdk8s-plus-27, -32, -33 and none, with the library from npm pack (after compile; needs the npm registry)',
+  exec: 'node -r ts-node/register/transpile-only build-tools/consumer-apps.ts',
+  receiveArgs: true,
+});
+
 const ci = project.addTask('ci', {
-  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the e2e suite',
+  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the API check, the consumer apps, the e2e suite',
 });
 ci.spawn(project.buildTask);
 ci.exec('git diff --exit-code -- API.md || (echo "API.md is stale: run npx projen build and commit it" >&2; exit 1)');
+ci.spawn(apiCheck);
+ci.spawn(consumers);
 ci.spawn(project.tasks.tryFind('test:e2e')!);
 
 project.synth();

@@ -6,16 +6,21 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { ApiObject, ApiObjectMetadata } from 'cdk8s';
+import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ApiObject, ApiObjectMetadata, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+// Types only (a devDependency): prometheus-operator's CRD schemas, compiled away.
 import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { MetricsSpec } from './_model';
 import { checkLabels, refuseOwnLabels } from './_names';
 import { checkDnsLabel, checkPort } from './_net';
+import { policyPeers } from './_policy-peer';
 import { GatewaySeries, alertRules, renderDashboard } from './_render-monitoring';
 import { DEFAULT_METRICS_PORT, GatewayMetricsOptions } from './gateway-metrics';
+import type { IPolicyPeer } from './policy-peer';
 
 /** How often the agent refreshes the metrics. */
 export const METRICS_REFRESH_SECONDS = 5;
@@ -28,7 +33,7 @@ const VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.j
 /** The metrics options, checked, with defaults. */
 export interface MetricsSettings {
   readonly port: number;
-  readonly scrapeFrom: kplus.INetworkPolicyPeer;
+  readonly scrapeFrom: IPolicyPeer;
   readonly podMonitor: boolean;
   readonly scrapeIntervalSeconds: number;
   readonly prometheusRule: boolean;
@@ -52,7 +57,7 @@ function onlyWith(path: string, options: GatewayMetricsOptions, prop: keyof Gate
   switches: Array<keyof GatewayMetricsOptions>): void {
   if (options[prop] !== undefined && !switches.some((s) => options[s] === true)) {
     const value = options[prop];
-    throw invalid(path, `metrics.${prop}`, typeof value === 'object' && 'toSeconds' in (value as object) ? `${(value as any).toSeconds()}s` : value,
+    throw invalid(path, `metrics.${prop}`, value instanceof Duration ? `${value.toSeconds()}s` : value,
       `it only applies with ${switches.map((s) => `metrics.${s}`).join(' or ')} true`,
       `set ${switches.map((s) => `${s}: true`).join(' or ')}, or drop ${prop}`);
   }
@@ -63,7 +68,8 @@ export function metricsSettings(path: string, options: GatewayMetricsOptions | u
   ownLabels: { [key: string]: string }): MetricsSettings | undefined {
   if (options === undefined) return undefined;
   const port = checkPort(path, 'metrics.port', options.port ?? DEFAULT_METRICS_PORT, 'use 9586 (the usual WireGuard exporter port) or another free TCP port');
-  if (options.scrapeFrom === undefined || typeof (options.scrapeFrom as any).toNetworkPolicyPeerConfig !== 'function') {
+  // Plain JavaScript (and other jsii languages) can pass anything: check for the one method every peer has.
+  if (typeof options.scrapeFrom?.toNetworkPolicyPeerConfig !== 'function') {
     throw invalid(path, 'metrics.scrapeFrom', options.scrapeFrom, 'the gateway\'s NetworkPolicy admits only this peer on the metrics port, so without it nothing could scrape',
       'pass your Prometheus pods, for example kplus.Pods.select(chart, "Prometheus", { labels: { "app.kubernetes.io/name": "prometheus" }, namespaces: ... })');
   }
@@ -86,34 +92,12 @@ export function metricsSettings(path: string, options: GatewayMetricsOptions | u
   };
 }
 
-/** Removes undefined members, so that the rule is valid JSON for the API server. */
-function defined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
-
 /**
  * The NetworkPolicy ingress rule for the metrics port: TCP, from `scrapeFrom`
- * only, rendered the way cdk8s-plus renders a peer.
+ * only, rendered the way cdk8s-plus renders that peer.
  */
-export function metricsIngressRule(settings: MetricsSettings): any {
-  const config = settings.scrapeFrom.toNetworkPolicyPeerConfig();
-  let from: any[];
-  if (config.ipBlock !== undefined) {
-    from = [{ ipBlock: defined({ ...config.ipBlock._toKube() }) }];
-  } else {
-    // cdk8s-plus exposes selectors' JSON only through _toKube, as its own NetworkPolicy uses them.
-    const selector = config.podSelector!;
-    const pods = selector.labelSelector._toKube();
-    const names = selector.namespaces?.names;
-    const namespaces: any = selector.namespaces?.labelSelector?._toKube();
-    from = names === undefined
-      ? [defined({ namespaceSelector: namespaces, podSelector: pods })]
-      : names.map((n) => ({
-        namespaceSelector: defined({ matchExpressions: namespaces?.matchExpressions, matchLabels: { ...namespaces?.matchLabels, 'kubernetes.io/metadata.name': n } }),
-        podSelector: pods,
-      }));
-  }
-  return { from, ports: [{ protocol: 'TCP', port: settings.port }] };
+export function metricsIngressRule(settings: MetricsSettings): kplus.k8s.NetworkPolicyIngressRule {
+  return { from: policyPeers(settings.scrapeFrom), ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(settings.port) }] };
 }
 
 export interface MonitoringInputs {
@@ -134,21 +118,25 @@ export function buildMonitoring(scope: Construct, settings: MetricsSettings | un
   if (settings === undefined) return {};
   const series: GatewaySeries = { namespace: inputs.namespace, deployment: inputs.deployment.name, path: scope.node.path };
   const metadata = { ...inputs.metadata, labels: { ...settings.monitorLabels, ...inputs.metadata.labels } };
+  const podMonitorSpec: IPodMonitor['spec'] = {
+    selector: { matchLabels: { ...inputs.podLabels } },
+    namespaceSelector: { matchNames: [inputs.namespace] },
+    podMetricsEndpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', scheme: 'http', interval: `${settings.scrapeIntervalSeconds}s` }],
+  };
   const podMonitor = !settings.podMonitor ? undefined : new ApiObject(scope, 'PodMonitor', {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PodMonitor',
     metadata,
-    spec: {
-      selector: { matchLabels: { ...inputs.podLabels } },
-      namespaceSelector: { matchNames: [inputs.namespace] },
-      podMetricsEndpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', scheme: 'http', interval: `${settings.scrapeIntervalSeconds}s` }],
-    },
+    spec: podMonitorSpec,
   });
+  const ruleSpec: IPrometheusRule['spec'] = {
+    groups: [{ name: `wireguard-gateway.${series.namespace}.${series.deployment}`, rules: alertRules(series) }],
+  };
   const prometheusRule = !settings.prometheusRule ? undefined : new ApiObject(scope, 'PrometheusRule', {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
     metadata,
-    spec: { groups: [{ name: `wireguard-gateway.${series.namespace}.${series.deployment}`, rules: alertRules(series) }] },
+    spec: ruleSpec,
   });
   const dashboard = !settings.grafanaDashboard ? undefined : new kplus.ConfigMap(scope, 'Dashboard', {
     metadata: {

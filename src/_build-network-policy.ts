@@ -6,6 +6,7 @@
  * later are in it.
  */
 import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { MetricsSettings, metricsIngressRule } from './_build-monitoring';
 import type { KnownNetwork } from './_gateway-checks';
@@ -29,7 +30,7 @@ export interface NetworkPolicyInputs {
 export class GatewayNetworkPolicy {
   public readonly apiObject: ApiObject;
   private readonly dnsCidrs: string[];
-  private readonly dnsRule: any;
+  private readonly dnsRule: k8s.NetworkPolicyEgressRule;
 
   constructor(scope: Construct, props: NetworkPolicyProps, private readonly inputs: NetworkPolicyInputs) {
     const path = scope.node.path;
@@ -39,7 +40,7 @@ export class GatewayNetworkPolicy {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: inputs.metadata,
-      spec: Lazy.any({ produce: () => this.spec() }),
+      spec: Lazy.any({ produce: () => k8s.toJson_NetworkPolicySpec(this.spec()) }),
     });
   }
 
@@ -61,9 +62,9 @@ export class GatewayNetworkPolicy {
     return [...sources].map(([cidr, source]) => ({ network: parseIpv4Cidr('', '', cidr), source: source() }));
   }
 
-  private spec(): any {
+  private spec(): k8s.NetworkPolicySpec {
     // One rule per distinct destination; sorted so the output never depends on definition order.
-    const seen = new Map<string, any>();
+    const seen = new Map<string, k8s.NetworkPolicyEgressRule>();
     for (const route of this.inputs.routes()) {
       const rule = route._egressRule();
       seen.set(JSON.stringify(rule), rule);
@@ -73,7 +74,7 @@ export class GatewayNetworkPolicy {
       podSelector: { matchLabels: this.inputs.podLabels },
       policyTypes: ['Ingress', 'Egress'],
       ingress: [
-        { ports: [{ protocol: 'UDP', port: this.inputs.listenPort }] },
+        { ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(this.inputs.listenPort) }] },
         ...(this.inputs.metrics === undefined ? [] : [metricsIngressRule(this.inputs.metrics)]),
       ],
       egress: [this.dnsRule, ...routeRules],
@@ -82,7 +83,7 @@ export class GatewayNetworkPolicy {
 }
 
 /** The egress rule to the cluster DNS (and `dnsCidrs`) on port 53, UDP and TCP. */
-function dnsRule(path: string, props: NetworkPolicyProps, cidrs: string[]): any {
+function dnsRule(path: string, props: NetworkPolicyProps, cidrs: string[]): k8s.NetworkPolicyEgressRule {
   const ns = checkDnsLabel(path, 'dnsNamespace', props.dnsNamespace ?? 'kube-system', 'use the namespace of your cluster DNS, usually "kube-system"');
   const labels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
   return {
@@ -90,6 +91,6 @@ function dnsRule(path: string, props: NetworkPolicyProps, cidrs: string[]): any 
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: labels } },
       ...cidrs.map((cidr) => ({ ipBlock: { cidr } })),
     ],
-    ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+    ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) }],
   };
 }

@@ -197,8 +197,9 @@ export class GatewayPod {
     // Pod Security "restricted" for nginx; a privileged container ignores it.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
     if (this.replicas > 1) {
+      const constraints = spreadConstraints(inputs.podLabels, props.replicaSpread ?? ReplicaSpread.PREFERRED);
       ApiObject.of(this.deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints',
-        spreadConstraints(inputs.podLabels, props.replicaSpread ?? ReplicaSpread.PREFERRED)));
+        constraints.map((c) => kplus.k8s.toJson_TopologySpreadConstraint(c))));
     }
     if (inputs.metricsPort !== undefined) this.lowestListenPort = Math.min(this.lowestListenPort, inputs.metricsPort);
     this.updateSysctls();
@@ -266,8 +267,8 @@ function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContex
  * that lacks the label. pod-template-hash counts each revision's pods on their
  * own, so a rolling update's surge pod is not held back by the pods it replaces.
  */
-function spreadConstraints(podLabels: { [key: string]: string }, spread: ReplicaSpread): any[] {
-  const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
+function spreadConstraints(podLabels: { [key: string]: string }, spread: ReplicaSpread): kplus.k8s.TopologySpreadConstraint[] {
+  const constraint = (topologyKey: string, whenUnsatisfiable: string): kplus.k8s.TopologySpreadConstraint => ({
     maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: podLabels }, matchLabelKeys: ['pod-template-hash'],
   });
   return [

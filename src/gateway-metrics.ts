@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { IPolicyPeer } from './policy-peer';
 
 /** The port Prometheus scrapes the gateway on, as prometheus_wireguard_exporter's. */
 export const DEFAULT_METRICS_PORT = 9586;
@@ -13,10 +13,11 @@ export const DEFAULT_METRICS_PORT = 9586;
 export interface GatewayMetricsOptions {
   /**
    * Who scrapes the metrics: the gateway's NetworkPolicy allows this peer on
-   * the metrics port, and nothing else. Usually your Prometheus pods:
+   * the metrics port, and nothing else. Usually your Prometheus pods, with the
+   * cdk8s-plus major of your app:
    * `kplus.Pods.select(chart, 'Prometheus', { labels: { 'app.kubernetes.io/name': 'prometheus' }, namespaces: kplus.Namespaces.select(chart, 'Monitoring', { names: ['monitoring'] }) })`.
    */
-  readonly scrapeFrom: kplus.INetworkPolicyPeer;
+  readonly scrapeFrom: IPolicyPeer;
 
   /**
    * The TCP port of `/metrics` on the pod's own address.

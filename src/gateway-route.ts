@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { automaticAddress } from './_address-plan';
 import { wholeSeconds } from './_checks';
@@ -157,10 +158,10 @@ export abstract class GatewayRoute extends Construct {
   }
 
   /**
-   * The NetworkPolicy egress rule for this route, as Kubernetes JSON.
+   * The NetworkPolicy egress rule for this route.
    * @internal
    */
-  public abstract _egressRule(): any;
+  public abstract _egressRule(): k8s.NetworkPolicyEgressRule;
 
   /**
    * The CIDRs the egress rule allows and the prop they come from ("cidrs",

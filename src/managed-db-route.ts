@@ -1,3 +1,4 @@
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { invalid } from './_errors';
 import { checkChildId } from './_ids';
@@ -90,8 +91,8 @@ export class ManagedDbRoute extends GatewayRoute {
   }
 
   /** @internal */
-  public _egressRule(): any {
-    return { to: this.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: this.targetPort }] };
+  public _egressRule(): k8s.NetworkPolicyEgressRule {
+    return { to: this.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(this.targetPort) }] };
   }
 
   /** @internal */

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { invalid } from './_errors';
 import { checkChildId } from './_ids';
 import { objectLabels, targetPolicyName } from './_names';
@@ -8,18 +8,51 @@ import { checkDnsLabel, checkDnsName, checkPort, parseEgressCidr } from './_net'
 import { GatewayRoute, GatewayRouteOptions } from './gateway-route';
 import type { WireguardGateway } from './wireguard-gateway';
 
+/** A port of a `ITargetService`, as cdk8s-plus's `ServicePort` of any major. */
+export interface TargetServicePort {
+  /** The Service port. */
+  readonly port: number;
+
+  /**
+   * The port the Service's pods listen on.
+   *
+   * @default - `port`
+   */
+  readonly targetPort?: number;
+
+  /**
+   * The protocol: "TCP", "UDP" or "SCTP" (a cdk8s-plus `Protocol` of any major).
+   *
+   * @default "TCP"
+   */
+  readonly protocol?: string;
+}
+
+/**
+ * A Service your app defines: a `kplus.Service` of any cdk8s-plus major from
+ * 27 to 33. The route reads its name and ports, and its namespace and pod
+ * selector from its Kubernetes object (`ApiObject.of(service)`).
+ */
+export interface ITargetService extends IConstruct {
+  /** The Service's name. */
+  readonly name: string;
+
+  /** The Service's ports. */
+  readonly ports: TargetServicePort[];
+}
+
 /**
  * How to reach an in-cluster Service. Give either `service` (a cdk8s-plus
  * Service, from which everything is derived), or `serviceName` and `port`.
  */
 export interface ProxiedServiceOptions extends GatewayRouteOptions {
   /**
-   * The Service to expose. Its name, namespace, port, pod selector and
-   * targetPort are read from it.
+   * The Service to expose: a `kplus.Service` of any cdk8s-plus major. Its name,
+   * namespace, port, pod selector and targetPort are read from it.
    *
    * @default - use serviceName, serviceNamespace and port
    */
-  readonly service?: kplus.Service;
+  readonly service?: ITargetService;
 
   /**
    * The Service's name, when you don't have a `kplus.Service` object.
@@ -87,7 +120,7 @@ export class ProxiedService extends GatewayRoute {
   /** The port the egress rule allows (the Service's targetPort). */
   public readonly targetPodPort: number;
 
-  private readonly service?: kplus.Service;
+  private readonly service?: ITargetService;
   private readonly podSelector?: { [key: string]: string };
   private readonly egressCidrs?: string[];
 
@@ -134,13 +167,13 @@ export class ProxiedService extends GatewayRoute {
   private selectorLabels(): { [key: string]: string } {
     if (this.podSelector !== undefined) return this.podSelector;
     if (this.service === undefined) return {};
-    const spec = ApiObject.of(this.service).toJson().spec ?? {};
+    const spec: { readonly selector?: { [key: string]: string } } = ApiObject.of(this.service).toJson().spec ?? {};
     return spec.selector ?? {};
   }
 
   /** @internal */
-  public _egressRule(): any {
-    const port = [{ protocol: 'TCP', port: this.targetPodPort }];
+  public _egressRule(): kplus.k8s.NetworkPolicyEgressRule {
+    const port = [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.targetPodPort) }];
     if (this.egressCidrs !== undefined) {
       return { to: this.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: port };
     }
@@ -168,28 +201,37 @@ export class ProxiedService extends GatewayRoute {
     // Named after the gateway and the route, never the construct path: moving either renames nothing.
     const metadata = { name: targetPolicyName(gw.name, this.node.id), namespace: this.serviceNamespace, labels: objectLabels(gw.name) };
     this._targetPolicy = { namespace: metadata.namespace, name: metadata.name };
+    const spec = (): kplus.k8s.NetworkPolicySpec => {
+      const labels = this.selectorLabels();
+      return {
+        podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
+        policyTypes: ['Ingress'],
+        ingress: [{
+          from: [{
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gw.namespace } },
+            podSelector: { matchLabels: gw.podLabels },
+          }],
+          ports: [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.targetPodPort) }],
+        }],
+      };
+    };
     new ApiObject(this, 'AllowFromGateway', {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata,
-      spec: Lazy.any({
-        produce: () => {
-          const labels = this.selectorLabels();
-          return {
-            podSelector: Object.keys(labels).length > 0 ? { matchLabels: sorted(labels) } : {},
-            policyTypes: ['Ingress'],
-            ingress: [{
-              from: [{
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gw.namespace } },
-                podSelector: { matchLabels: gw.podLabels },
-              }],
-              ports: [{ protocol: 'TCP', port: this.targetPodPort }],
-            }],
-          };
-        },
-      }),
+      spec: Lazy.any({ produce: () => kplus.k8s.toJson_NetworkPolicySpec(spec()) }),
     });
   }
+}
+
+/** The Kubernetes object of a Service the app defines (cdk8s: its default child). */
+function serviceObject(path: string, service: ITargetService): ApiObject {
+  const object = ApiObject.of(service);
+  if (object.kind !== 'Service') {
+    throw invalid(path, 'service', service.node.path, `it defines a ${object.kind}, not a Service`,
+      'pass a kplus.Service (of any cdk8s-plus major), or serviceName and port');
+  }
+  return object;
 }
 
 function sorted(labels: { [key: string]: string }): { [key: string]: string } {
@@ -206,6 +248,7 @@ function resolveTarget(path: string, props: ProxiedServiceProps): Target {
         'pass either service (a kplus.Service) or serviceName with port, not both');
     }
     const svc = props.service;
+    const object = serviceObject(path, svc);
     const ports = svc.ports;
     if (ports.length === 0) {
       throw invalid(path, 'service', svc.node.path, 'the Service has no ports', 'bind a port on the Service (service.bind(port)) or pass serviceName and port');
@@ -218,10 +261,10 @@ function resolveTarget(path: string, props: ProxiedServiceProps): Target {
       }
       sp = match;
     }
-    if (sp.protocol !== undefined && sp.protocol !== kplus.Protocol.TCP) {
+    if (sp.protocol !== undefined && sp.protocol !== 'TCP') {
       throw invalid(path, 'port', sp.port, `the Service port is ${sp.protocol}; the gateway proxies TCP only`, 'pick a TCP port of the Service');
     }
-    const namespace = props.serviceNamespace ?? svc.metadata.namespace ?? Chart.of(svc).namespace ?? gw.namespace;
+    const namespace = props.serviceNamespace ?? object.metadata.namespace ?? Chart.of(svc).namespace ?? gw.namespace;
     return {
       name: svc.name,
       namespace: checkDnsLabel(path, 'serviceNamespace', namespace, 'use the namespace the Service lives in'),

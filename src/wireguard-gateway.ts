@@ -17,7 +17,9 @@ import { Ipv4Network, networkContains } from './_net';
 import { GatewayMetricsOptions } from './gateway-metrics';
 import { ClientAllowedIps, ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ReplicaSpread } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
+import { IGatewayScheduling } from './gateway-scheduling';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
+import { IPodSelection, IPolicyPeer, PodSelectionConfig, PolicyPeerConfig } from './policy-peer';
 import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
 import { WireguardKey } from './wireguard-key';
 import { ClientConfigOptions, WireguardGatewayPeer, WireguardPeer, WireguardPeerOptions } from './wireguard-peer';
@@ -155,14 +157,14 @@ export interface WireguardGatewayProps {
   readonly podMetadata?: ApiObjectMetadata;
 
   /**
-   * A `kubernetes.io/dockerconfigjson` Secret to pull the images with (docker.io rate-limits anonymous pulls).
+   * A `kubernetes.io/dockerconfigjson` Secret (any cdk8s-plus major's) to pull the images with (docker.io rate-limits anonymous pulls).
    *
    * @default - no image pull secret
    */
   readonly dockerRegistryAuth?: kplus.ISecret;
 
   /**
-   * The pod's service account, e.g. one your cluster allows privileged pods. Its token stays unmounted.
+   * The pod's service account (any cdk8s-plus major's), e.g. one your cluster allows privileged pods. Its token stays unmounted.
    *
    * @default - the namespace's default service account
    */
@@ -366,7 +368,7 @@ export interface WireguardGatewayProps {
  * Deployment, a UDP Service and a NetworkPolicy, all named `name`. It is also
  * a network-policy peer: `db.connections.allowFrom(gateway)`.
  */
-export class WireguardGateway extends Construct implements kplus.INetworkPolicyPeer {
+export class WireguardGateway extends Construct implements IPolicyPeer, IPodSelection {
   /** The default init image: Alpine-based, with iproute2 and wireguard-tools, pinned. */
   public static readonly DEFAULT_INIT_IMAGE = 'docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116';
   /** The default nginx image: non-root (uid 101), stream module built in, pinned. */
@@ -549,22 +551,28 @@ export class WireguardGateway extends Construct implements kplus.INetworkPolicyP
     return this.contents.peers;
   }
 
-  /** @see kplus.INetworkPolicyPeer */
-  public toNetworkPolicyPeerConfig(): kplus.NetworkPolicyPeerConfig {
+  /** The gateway's pods as a network-policy peer of any cdk8s-plus major: `db.connections.allowFrom(gateway)`. */
+  public toNetworkPolicyPeerConfig(): PolicyPeerConfig {
     return this.deployment.toNetworkPolicyPeerConfig();
   }
 
-  /** @see kplus.INetworkPolicyPeer */
-  public toPodSelector(): kplus.IPodSelector | undefined {
-    return this.deployment.toPodSelector();
+  /** The gateway's pods as a pod selection (the gateway Deployment). */
+  public toPodSelector(): IPodSelection | undefined {
+    return this.deployment;
+  }
+
+  /** The gateway's pods as a pod selection of any cdk8s-plus major: `app.scheduling.separate(gateway)`. */
+  public toPodSelectorConfig(): PodSelectionConfig {
+    return this.deployment.toPodSelectorConfig();
   }
 
   /**
-   * Where the gateway's pod may run: cdk8s-plus's scheduling API of the
+   * Where the gateway's pods may run: cdk8s-plus's scheduling API of the
    * Deployment (`attract` for node selection and affinity, `tolerate` for
-   * taints, `colocate`/`separate`). Same as `gateway.deployment.scheduling`.
+   * taints, `colocate`/`separate`), for node and pod selections of any
+   * cdk8s-plus major. The rest of it is `gateway.deployment.scheduling`.
    */
-  public get scheduling(): kplus.WorkloadScheduling {
+  public get scheduling(): IGatewayScheduling {
     return this.deployment.scheduling;
   }
 

@@ -1,6 +1,7 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { ProxiedService } from '../src';
+import { Construct } from 'constructs';
+import { ITargetService, ProxiedService, TargetServicePort } from '../src';
 import { configData, findObject, synth, testChart, testGateway } from './util';
 
 function serverBlocks(conf: string): string[][] {
@@ -35,6 +36,34 @@ describe('ProxiedService', () => {
     const egress = findObject(objects, 'NetworkPolicy', (p) => p.metadata.namespace === 'wireguard').spec.egress;
     expect(egress).toContainEqual({
       to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'databases' } }, podSelector: { matchLabels: { app: 'postgres', tier: 'db' } } }],
+      ports: [{ protocol: 'TCP', port: 15432 }],
+    });
+  });
+
+  test('a Service of another cdk8s-plus major: only its name, its ports and its Kubernetes object are read', () => {
+    // GIVEN a Service that is no cdk8s-plus-27 object, as one of another major is to the library:
+    // public name and ports, and a default child ApiObject (what ApiObject.of finds).
+    class OtherMajorService extends Construct implements ITargetService {
+      public readonly name = 'postgres';
+      public readonly ports: TargetServicePort[] = [{ port: 5432, targetPort: 15432, protocol: 'TCP' }];
+      constructor(scope: Construct, id: string) {
+        super(scope, id);
+        this.node.defaultChild = new ApiObject(this, 'Resource', {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: this.name, namespace: 'databases' },
+          spec: { selector: { app: 'postgres' }, ports: [{ port: 5432, targetPort: 15432 }] },
+        });
+      }
+    }
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    // WHEN
+    const route = gw.addProxiedService('pg', { service: new OtherMajorService(chart, 'Pg') });
+    // THEN
+    expect([route.serviceName, route.serviceNamespace, route.targetPodPort]).toEqual(['postgres', 'databases', 15432]);
+    expect(findObject(synth(gw), 'NetworkPolicy', (p) => p.metadata.namespace === 'wireguard').spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'databases' } }, podSelector: { matchLabels: { app: 'postgres' } } }],
       ports: [{ protocol: 'TCP', port: 15432 }],
     });
   });

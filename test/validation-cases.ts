@@ -181,6 +181,10 @@ export const CASES: ValidationCase[] = [
     const svc = new kplus.Service(testChart(), 'Svc', { ports: [{ port: 53, protocol: kplus.Protocol.UDP }] });
     testGateway().addProxiedService('dns', { service: svc });
   }, 'test/gw/dns: invalid port 53: the Service port is UDP; the gateway proxies TCP only. Fix: pick a TCP port of the Service'),
+  C('V120', CONTRA, 'a service that defines no Service (plain JavaScript, a construct of your own)', 'construct', () => {
+    const notAService = Object.assign(new kplus.ConfigMap(testChart(), 'Db'), { ports: [{ port: 5432 }] });
+    testGateway().addProxiedService('pg', { service: notAService });
+  }, 'test/gw/pg: invalid service "test/Db": it defines a ConfigMap, not a Service. Fix: pass a kplus.Service (of any cdk8s-plus major), or serviceName and port'),
   C('V38', CONTRA, 'a ManagedDbRoute without port or engine', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', cidrs: ['10.20.0.0/16'] }),
     'test/gw/rds: invalid port undefined: a ManagedDbRoute needs a port. Fix: pass port, or engine (DatabaseEngine.POSTGRESQL, MYSQL or REDIS) for its default port'),
   C('V39', CONTRA, 'an unknown database engine', 'construct', () => testGateway().addManagedDbRoute('rds', { host: 'db.example.com', cidrs: ['10.20.0.0/16'], engine: 'oracle' as DatabaseEngine }),

@@ -290,6 +290,32 @@ describe('WireguardGateway', () => {
     for (const [k, v] of Object.entries(from.podSelector.matchLabels)) expect(gwPod[k]).toBe(v);
   });
 
+  test('as a peer, the gateway offers what every cdk8s-plus major reads: its pods by name and namespace', () => {
+    const gw = testGateway();
+    const config = gw.toNetworkPolicyPeerConfig();
+    expect(config.ipBlock).toBeUndefined();
+    expect(config.podSelector?.namespaces).toEqual({ names: ['wireguard'] });
+    expect(config.podSelector?.labelSelector.isEmpty()).toBe(false);
+    expect(gw.toPodSelector()).toBe(gw.deployment);
+    expect(gw.toPodSelectorConfig().namespaces).toEqual({ names: ['wireguard'] });
+  });
+
+  test('the gateway is a pod selection for another workload\'s scheduling', () => {
+    const chart = testChart();
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
+    const app = new kplus.Deployment(chart, 'app', { containers: [{ image: 'app:1' }] });
+    app.scheduling.separate(gw);
+    const objects = synth(gw);
+    const term = findObject(objects, 'Deployment', (d) => d.spec.template.spec.initContainers === undefined)
+      .spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
+    expect(term).toMatchObject({ topologyKey: 'kubernetes.io/hostname', namespaces: ['wireguard'] });
+    // It selects the gateway's pods: cdk8s-plus's stable address label, which they carry.
+    const gwPod = findObject(objects, 'Deployment', (d) => d.spec.template.spec.initContainers !== undefined).spec.template.metadata.labels;
+    expect(Object.keys(term.labelSelector.matchLabels)).toEqual(['cdk8s.io/metadata.addr']);
+    for (const [k, v] of Object.entries(term.labelSelector.matchLabels)) expect(gwPod[k]).toBe(v);
+  });
+
   test('targetNamespacePolicies adds an allow-from-gateway policy in each target namespace', () => {
     const gw = testGateway({ targetNamespacePolicies: true });
     gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, targetPort: 5433, podSelector: { app: 'pg' } });
@@ -544,6 +570,20 @@ describe('WireguardGateway', () => {
       expect(template.spec.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'vpn' }]);
       expect(template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
         { matchExpressions: [{ key: 'pool', operator: 'In', values: ['vpn'] }] },
+      ]);
+    });
+
+    test('scheduling: colocate and separate, with a topology and a weight, reach the pod', () => {
+      const gw = smallGateway();
+      const chart = Chart.of(gw);
+      gw.scheduling.colocate(kplus.Pods.select(chart, 'Cache', { labels: { app: 'cache' } }), { topology: kplus.Topology.ZONE, weight: 50 });
+      gw.scheduling.separate(kplus.Pods.select(chart, 'Batch', { labels: { app: 'batch' } }));
+      const affinity = findObject(synth(gw), 'Deployment').spec.template.spec.affinity;
+      expect(affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+        { weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'cache' } } } },
+      ]);
+      expect(affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+        { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'batch' } } },
       ]);
     });
 
