@@ -12,7 +12,7 @@ import { MetricsSettings, metricsIngressRule } from './_build-monitoring';
 import type { KnownNetwork } from './_gateway-checks';
 import { checkDnsLabel, parseEgressCidr, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
-import type { WireguardGatewayProps } from './wireguard-gateway';
+import type { WireguardGatewayProps } from './wireguard-gateway-props';
 
 /** The gateway props the policy reads (a subset of WireguardGatewayProps). */
 export type NetworkPolicyProps = Pick<WireguardGatewayProps, 'dnsNamespace' | 'dnsPodLabels' | 'dnsCidrs'>;

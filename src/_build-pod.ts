@@ -17,7 +17,7 @@ import { invalid } from './_errors';
 import { FILES, PATHS, presharedKeyMount } from './_model';
 import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
 import { ReplicaSpread } from './gateway-options';
-import type { WireguardGatewayProps } from './wireguard-gateway';
+import type { WireguardGatewayProps } from './wireguard-gateway-props';
 
 /** The user id nginx-unprivileged runs as. */
 const NGINX_UID = 101;

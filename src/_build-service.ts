@@ -10,7 +10,7 @@ import { invalid } from './_errors';
 import { checkAnnotations, checkLabels, checkQualifiedName, refuseOwnLabels } from './_names';
 import { parseAnyCidr } from './_net';
 import { ExternalTrafficPolicy, GatewayServiceType } from './gateway-options';
-import type { WireguardGatewayProps } from './wireguard-gateway';
+import type { WireguardGatewayProps } from './wireguard-gateway-props';
 
 /** The API server's default --service-node-port-range. */
 export const DEFAULT_NODE_PORT_RANGE = '30000-32767';

@@ -23,7 +23,7 @@ import { renderNginxConf, renderStartNginx } from './_render-nginx';
 import { renderInitScript, renderWgConf } from './_render-wireguard';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
-import type { WireguardGatewayProps } from './wireguard-gateway';
+import type { WireguardGatewayProps } from './wireguard-gateway-props';
 import type { ClientConfigOptions, WireguardPeer } from './wireguard-peer';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */

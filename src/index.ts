@@ -1,4 +1,5 @@
 export * from './wireguard-gateway';
+export * from './wireguard-gateway-props';
 export * from './gateway-options';
 export * from './gateway-metrics';
 export * from './gateway-scheduling';
