@@ -539,7 +539,7 @@ describe('WireguardGateway', () => {
     });
 
     test('the @default docs show the images\' literal values', () => {
-      const source = readFileSync(join(__dirname, '..', 'src', 'wireguard-gateway.ts'), 'utf-8');
+      const source = readFileSync(join(__dirname, '..', 'src', 'wireguard-gateway-props.ts'), 'utf-8');
       expect(source).toContain(`@default "${WireguardGateway.DEFAULT_INIT_IMAGE}" (WireguardGateway.DEFAULT_INIT_IMAGE)`);
       expect(source).toContain(`@default "${WireguardGateway.DEFAULT_NGINX_IMAGE}" (WireguardGateway.DEFAULT_NGINX_IMAGE)`);
       expect(WireguardGateway.CONNECTION_INFO).toBe('connection-info.json');
