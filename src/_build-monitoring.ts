@@ -2,7 +2,7 @@
  * A gateway's monitoring objects (the `metrics` prop): the checks of its
  * options, the PodMonitor, the PrometheusRule and the Grafana dashboard
  * ConfigMap, and the NetworkPolicy ingress rule for the metrics port. The
- * metrics themselves are rendered by _render-metrics.ts and served by the pod.
+ * metrics themselves are printed by metrics.sh (assets/) and served by the pod.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -10,6 +10,7 @@ import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { wholeSeconds } from './_checks';
+import { METRICS_PORT_NAME } from './_contract';
 import { invalid } from './_errors';
 import { MetricsSpec } from './_model';
 import { checkLabels, refuseOwnLabels } from './_names';
@@ -19,8 +20,6 @@ import { DEFAULT_METRICS_PORT, GatewayMetricsOptions } from './gateway-metrics';
 
 /** How often the agent refreshes the metrics. */
 export const METRICS_REFRESH_SECONDS = 5;
-/** The name of the nginx container's metrics port (the PodMonitor names it). */
-export const METRICS_PORT_NAME = 'metrics';
 
 /** The library's version, for the info metric. */
 const VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')).version;

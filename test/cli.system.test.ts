@@ -1,0 +1,687 @@
+/**
+ * The cdk8s-wireguard-gateway command. Most tests run it as a real process
+ * (node + ts-node on src/cli.ts, the file that compiles to the bin lib/cli.js);
+ * the many-keys and parsing tests call runCli in-process. Keys are checked
+ * with the real `wg`, client files with the real `wg-quick strip` and `wg`.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'cdk8s';
+import * as qrcode from 'qrcode-terminal';
+import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
+import { GatewayChart } from '../examples/postgres-redis-rds/main';
+import { CONNECTION_INFO_KEY, CliIo, fileBase, parseConnectionInfo, parseOptions, runCli, shellQuote } from '../src/_cli';
+import { publicKeyOf } from '../src/_keys';
+import { WireguardGateway } from '../src/wireguard-gateway';
+// Synthesized charts get the schema, posture and nginx -t checks (test/posture.ts).
+import './posture';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'src', 'cli.ts');
+const EXAMPLE_DIR = join(ROOT, 'examples', 'postgres-redis-rds');
+const EXAMPLE_APP = 'npx ts-node --transpile-only -P ../../test/tsconfig.json main.ts';
+const FIXTURE_APP = 'node -r ts-node/register test/fixtures/cli/app.ts';
+const SERVER_PUBLIC_KEY = 'P6zkSB4NVE8G53kjqtOXzWGbjxS+d9stgtw+qEbwqm0=';
+
+interface Run { stdout: string; stderr: string; code: number | null }
+
+/** The CLI as a real process: `node` running src/cli.ts through ts-node. */
+function cli(args: string[], options: { input?: string; cwd?: string; env?: { [k: string]: string } } = {}): Run {
+  const r = spawnSync(process.execPath, ['-r', require.resolve('ts-node/register'), CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    input: options.input ?? '',
+    encoding: 'utf-8',
+    env: {
+      ...process.env,
+      TS_NODE_PROJECT: join(ROOT, 'test', 'tsconfig.json'),
+      TS_NODE_TRANSPILE_ONLY: 'true',
+      CDK8S_CHECK_UPGRADE: 'false',
+      ...options.env,
+    },
+  });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.status };
+}
+
+/** In-process, for the many-keys and option tests. */
+function inProcess(args: string[], stdin = ''): Run {
+  const io: CliIo = { readStdin: () => stdin, env: process.env, cwd: ROOT };
+  return runCli(args, io);
+}
+
+const wg = (args: string[], input?: string) => execFileSync('wg', args, { input, encoding: 'utf-8', stdio: 'pipe' }).trim();
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'wggw-cli-test-'));
+}
+
+const mode = (file: string) => statSync(file).mode & 0o777;
+
+/** The key lines of keygen's output. */
+function keygenKeys(stdout: string): { privateKey?: string; publicKey: string } {
+  const privateKey = /^PrivateKey = (\S+)$/m.exec(stdout)?.[1];
+  const publicKey = /^PublicKey = (\S+)$/m.exec(stdout)?.[1];
+  if (publicKey === undefined) throw new Error(`no PublicKey line in:\n${stdout}`);
+  return { privateKey, publicKey };
+}
+
+/**
+ * Checks a complete client file with the real tools: `wg-quick strip` must
+ * accept it, and `wg setconf` must parse what it strips to. With no such
+ * device, wg parses the whole file (keys, endpoint, allowed IPs) first and
+ * only then fails to reach the device: "Configuration parsing error" means
+ * the file is bad, "Unable to modify interface" means it parsed.
+ */
+function checkWithWg(file: string): string {
+  const stripped = execFileSync('wg-quick', ['strip', file], { encoding: 'utf-8', stdio: 'pipe' });
+  const strippedFile = `${file}.stripped`;
+  writeFileSync(strippedFile, stripped, { mode: 0o600 });
+  const r = spawnSync('wg', ['setconf', 'wggw-no-such0', strippedFile], { encoding: 'utf-8' });
+  expect(r.stderr).not.toContain('parsing error');
+  expect(r.stderr).toContain('Unable to modify interface');
+  return stripped;
+}
+
+// --- help ---------------------------------------------------------------------------
+
+describe('--help', () => {
+  test('top level: lists the commands, exit 0', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: cdk8s-wireguard-gateway <command> \[options\]/);
+    for (const c of ['keygen', 'pubkey', 'client-config']) expect(r.stdout).toContain(`  ${c} `);
+    expect(r.stderr).toBe('');
+  });
+
+  test('keygen --help says the private key goes to stdout and suggests umask 077', () => {
+    const r = cli(['keygen', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: cdk8s-wireguard-gateway keygen /);
+    expect(r.stdout).toContain('The private key is printed on stdout');
+    expect(r.stdout).toContain('umask 077');
+    expect(r.stdout).toContain('--namespace <ns>');
+    expect(r.stdout).toContain('(default: "wireguard")');
+    expect(r.stdout).toContain('(default: "wireguard-gateway-key")');
+    expect(r.stdout).toContain('Secret key "private-key"');
+  });
+
+  test('pubkey --help', () => {
+    const r = cli(['pubkey', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: cdk8s-wireguard-gateway pubkey < private.key/);
+    expect(r.stdout).toContain('like "wg pubkey"');
+  });
+
+  test('client-config --help describes the files it writes and the options', () => {
+    const r = cli(['client-config', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: cdk8s-wireguard-gateway client-config --app "<command>" --out <dir>/);
+    for (const s of ['<peer>.conf', '(mode 0600)', '<peer>.hosts', '<peer>.routes.json', '--qr', '--private-key-dir', 'CDK8S_OUTDIR']) {
+      expect(r.stdout).toContain(s);
+    }
+  });
+
+  test('-h, "help <command>" and --help after other options work too', () => {
+    expect(inProcess(['-h']).stdout).toBe(inProcess(['--help']).stdout);
+    expect(inProcess(['help', 'pubkey']).stdout).toBe(inProcess(['pubkey', '--help']).stdout);
+    expect(inProcess(['keygen', '--namespace', 'x', '-h'])).toEqual({ stdout: inProcess(['keygen', '--help']).stdout, stderr: '', code: 0 });
+  });
+
+  test('no command prints the help on stderr, exit 2', () => {
+    const r = cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Usage: cdk8s-wireguard-gateway <command>');
+  });
+});
+
+// --- usage errors ------------------------------------------------------------------------
+
+describe('usage errors (exit 2)', () => {
+  test('fails if the command is unknown', () => {
+    const r = cli(['genkey']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: unknown command "genkey": use keygen, pubkey or client-config. Run "cdk8s-wireguard-gateway --help" for usage.\n');
+  });
+
+  test('fails if help is asked for an unknown command', () => {
+    expect(inProcess(['help', 'nope'])).toEqual({ stdout: '', code: 2, stderr: 'cdk8s-wireguard-gateway: unknown command "nope". Run "cdk8s-wireguard-gateway --help" for usage.\n' });
+  });
+
+  test('fails if an option is unknown', () => {
+    expect(inProcess(['keygen', '--force']).stderr).toBe('cdk8s-wireguard-gateway: keygen: unknown option "--force". Run "cdk8s-wireguard-gateway keygen --help" for usage.\n');
+    expect(inProcess(['pubkey', '--out=x']).code).toBe(2);
+  });
+
+  test('fails if an option has no value', () => {
+    const r = inProcess(['client-config', '--app']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: option --app needs a value. Run "cdk8s-wireguard-gateway client-config --help" for usage.\n');
+    expect(inProcess(['client-config', '--app', '--out', 'x']).stderr).toContain('option --app needs a value');
+    expect(inProcess(['client-config', '--app=']).stderr).toContain('option --app needs a value');
+  });
+
+  test('fails if an option is given twice', () => {
+    expect(inProcess(['keygen', '--namespace', 'a', '--namespace=b']).stderr).toContain('keygen: option --namespace given twice');
+  });
+
+  test('fails if a flag gets a value', () => {
+    expect(inProcess(['client-config', '--qr=yes']).stderr).toContain('client-config: option --qr takes no value');
+  });
+
+  test('fails if an option is the name of a JavaScript object member', () => {
+    expect(inProcess(['keygen', '--constructor', 'x']).stderr).toContain('keygen: unknown option "--constructor"');
+  });
+
+  test('fails on a stray argument', () => {
+    const r = inProcess(['pubkey', 'server.key']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pubkey: unexpected argument "server.key"');
+  });
+
+  test('parseOptions reads --name value, --name=value and flags', () => {
+    const o = parseOptions('x', ['--a', 'one', '--b=two=2', '--f'], { a: 'value', b: 'value', f: 'flag' });
+    expect(o.values).toEqual({ a: 'one', b: 'two=2' });
+    expect([...o.flags]).toEqual(['f']);
+    expect(o.help).toBe(false);
+  });
+});
+
+// --- keygen ------------------------------------------------------------------------------
+
+describe('keygen', () => {
+  test('prints a key pair the real wg pubkey agrees with, and the kubectl line', () => {
+    // WHEN
+    const r = cli(['keygen']);
+    // THEN
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const { privateKey, publicKey } = keygenKeys(r.stdout);
+    expect(privateKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(wg(['pubkey'], privateKey + '\n')).toBe(publicKey);
+    // clamped like wg genkey
+    const bytes = Buffer.from(privateKey!, 'base64');
+    expect(bytes[0] & 7).toBe(0);
+    expect(bytes[31] & 0xc0).toBe(0x40);
+    expect(r.stdout).toContain('#   kubectl -n wireguard create secret generic wireguard-gateway-key --from-file=private-key=server.key\n');
+    expect(r.stdout).toContain(`WireguardKey.fromSecretName('wireguard-gateway-key', { publicKey: '${publicKey}' })`);
+    expect(r.stdout).toContain('SECRET');
+    expect(r.stdout).toContain('umask 077');
+  });
+
+  test('every line but the two keys is a comment', () => {
+    const lines = inProcess(['keygen']).stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => !l.startsWith('#')).map((l) => l.split(' = ')[0])).toEqual(['PrivateKey', 'PublicKey']);
+  });
+
+  test('two runs give different keys', () => {
+    expect(keygenKeys(inProcess(['keygen']).stdout).privateKey).not.toBe(keygenKeys(inProcess(['keygen']).stdout).privateKey);
+  });
+
+  test('--namespace and --secret-name go into the kubectl line', () => {
+    const r = inProcess(['keygen', '--namespace', 'vpn', '--secret-name=gw.key']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('#   kubectl -n vpn create secret generic gw.key --from-file=private-key=server.key\n');
+    expect(r.stdout).toContain('fromSecretName(\'gw.key\', {');
+  });
+
+  test('--key-file writes the private key (mode 0600) and does not print it', () => {
+    // GIVEN
+    const dir = tempDir();
+    try {
+      // WHEN
+      const r = cli(['keygen', '--key-file', 'my server.key'], { cwd: dir });
+      // THEN
+      expect(r.code).toBe(0);
+      const file = join(dir, 'my server.key');
+      expect(mode(file)).toBe(0o600);
+      const privateKey = readFileSync(file, 'utf-8');
+      expect(privateKey).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+      const { privateKey: printed, publicKey } = keygenKeys(r.stdout);
+      expect(printed).toBeUndefined();
+      expect(r.stdout).not.toContain(privateKey.trim());
+      expect(wg(['pubkey'], privateKey)).toBe(publicKey);
+      expect(r.stdout).toContain('--from-file=private-key=\'my server.key\'\n');
+      expect(r.stdout).toContain('# The private key is in my server.key (mode 0600); it is not printed.');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fails if --key-file exists (never overwrites a key)', () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'server.key'), 'old\n');
+      const r = runCli(['keygen', '--key-file', 'server.key'], { readStdin: () => '', env: {}, cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('cdk8s-wireguard-gateway: keygen: cannot write --key-file "server.key": the file exists, and keygen never overwrites a key. Fix: pick a new path\n');
+      expect(readFileSync(join(dir, 'server.key'), 'utf-8')).toBe('old\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fails if --namespace is not a namespace name', () => {
+    const r = inProcess(['keygen', '--namespace', 'My NS']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: keygen: invalid --namespace "My NS": a namespace is a DNS label (lower-case letters, digits and "-", at most 63). Run "cdk8s-wireguard-gateway keygen --help" for usage.\n');
+  });
+
+  test('fails if --secret-name is not a Secret name', () => {
+    const r = inProcess(['keygen', '--secret-name', 'key;rm -rf /']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: keygen: invalid --secret-name "key;rm -rf /": a Secret name is a DNS subdomain (lower-case letters, digits, "-" and "."). Run "cdk8s-wireguard-gateway keygen --help" for usage.\n');
+  });
+
+  test('shellQuote leaves plain words and quotes the rest', () => {
+    expect(shellQuote('server.key')).toBe('server.key');
+    expect(shellQuote('/tmp/a b')).toBe('\'/tmp/a b\'');
+    expect(shellQuote('it\'s')).toBe('\'it\'\\\'\'s\'');
+  });
+});
+
+// --- pubkey ------------------------------------------------------------------------------
+
+describe('pubkey', () => {
+  test('as a process, agrees with the real wg pubkey', () => {
+    const privateKey = wg(['genkey']);
+    const r = cli(['pubkey'], { input: privateKey + '\n' });
+    expect(r).toEqual({ stdout: wg(['pubkey'], privateKey + '\n') + '\n', stderr: '', code: 0 });
+  });
+
+  test('agrees with the real wg pubkey on 200 keys from wg genkey', () => {
+    for (let i = 0; i < 200; i++) {
+      const privateKey = wg(['genkey']);
+      expect(inProcess(['pubkey'], privateKey + '\n')).toEqual({ stdout: wg(['pubkey'], privateKey) + '\n', stderr: '', code: 0 });
+    }
+  });
+
+  test('agrees with the real wg pubkey on 50 unclamped random keys', () => {
+    for (let i = 0; i < 50; i++) {
+      const privateKey = Buffer.from(Array.from({ length: 32 }, () => Math.floor(Math.random() * 256))).toString('base64');
+      expect(inProcess(['pubkey'], privateKey).stdout).toBe(wg(['pubkey'], privateKey) + '\n');
+    }
+  });
+
+  test('accepts surrounding whitespace (a key file with a newline)', () => {
+    const privateKey = wg(['genkey']);
+    expect(inProcess(['pubkey'], `${privateKey}\r\n\n`).stdout).toBe(publicKeyOf(privateKey) + '\n');
+  });
+
+  test('fails if stdin is not a key, exit 1, without echoing the input', () => {
+    const r = cli(['pubkey'], { input: 'hunter2-not-a-key\n' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: pubkey: stdin is not a WireGuard private key (got 17 characters; not shown): expected one key of 44 characters of base64 ending in "=", as printed by "wg genkey" or "cdk8s-wireguard-gateway keygen"\n');
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  test('fails if stdin is empty', () => {
+    const r = inProcess(['pubkey'], '\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: pubkey: stdin is empty: pipe a private key in, for example "pubkey < server.key"\n');
+  });
+
+  test('fails if stdin has two keys (e.g. the whole keygen output)', () => {
+    const r = inProcess(['pubkey'], `${wg(['genkey'])}\n${wg(['genkey'])}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(got 89 characters on 2 lines; not shown)');
+  });
+
+  test.each([
+    ['a non-canonical last character', 'A'.repeat(42) + 'B='],
+    ['a 43-character key', 'A'.repeat(43)],
+    ['a 48-byte key', Buffer.alloc(48).toString('base64')],
+    ['text', 'this is not a key at all, it is a sentence!'],
+  ])('rejects %s, as the real wg pubkey does', (_name, input) => {
+    expect(inProcess(['pubkey'], input + '\n').code).toBe(1);
+    expect(spawnSync('wg', ['pubkey'], { input: input + '\n' }).status).not.toBe(0);
+  });
+
+  test('fails if stdin cannot be read', () => {
+    const r = runCli(['pubkey'], { readStdin: () => { throw new Error('EAGAIN: resource temporarily unavailable, read'); }, env: {}, cwd: ROOT });
+    expect(r).toEqual({ stdout: '', code: 1, stderr: 'cdk8s-wireguard-gateway: pubkey: cannot read stdin: EAGAIN: resource temporarily unavailable, read\n' });
+  });
+});
+
+// --- client-config ------------------------------------------------------------------------
+
+describe('client-config with the example app', () => {
+  let out: string;
+  let run: Run;
+  let chart: GatewayChart;
+
+  beforeAll(() => {
+    out = join(tempDir(), 'peers');
+    // GIVEN a stale laptop.conf that anyone may read
+    mkdirSync(out);
+    writeFileSync(join(out, 'laptop.conf'), 'stale\n', { mode: 0o644 });
+    // WHEN
+    run = cli(['client-config', '--app', EXAMPLE_APP, '--out', out], { cwd: EXAMPLE_DIR });
+    chart = new GatewayChart(new App(), 'gateway');
+  });
+
+  afterAll(() => rmSync(join(out, '..'), { recursive: true, force: true }));
+
+  test('succeeds and says what it wrote', () => {
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe([
+      'Gateway gateway/gateway (endpoint vpn.example.com, port 51820):',
+      '  laptop.conf  peer laptop (10.98.0.2): postgres 10.99.0.1:5432, redis 10.99.0.2:6379, orders-db 10.99.0.3:5432',
+      '  ci-runner.conf  peer ci-runner (10.98.0.3): postgres 10.99.0.1:5432, redis 10.99.0.2:6379',
+      `Wrote 2 wg-quick file(s) (mode 0600) to ${out}, each with <peer>.hosts and <peer>.routes.json next to it.`,
+      'Replace the PrivateKey placeholder in each .conf with the peer\'s own private key, then: sudo wg-quick up ./<peer>.conf',
+      '',
+    ].join('\n'));
+  });
+
+  test('writes one .conf per peer, mode 0600 (a stale 0644 file is replaced)', () => {
+    expect(execFileSync('ls', [out], { encoding: 'utf-8' }).split('\n').filter(Boolean)).toEqual([
+      'ci-runner.conf', 'ci-runner.hosts', 'ci-runner.routes.json',
+      'laptop.conf', 'laptop.hosts', 'laptop.routes.json',
+    ]);
+    expect(mode(join(out, 'laptop.conf'))).toBe(0o600);
+    expect(mode(join(out, 'ci-runner.conf'))).toBe(0o600);
+  });
+
+  test('each .conf is exactly what gateway.clientConfig(peer) renders', () => {
+    for (const peer of chart.gateway.peers) {
+      expect(readFileSync(join(out, `${peer.node.id}.conf`), 'utf-8')).toBe(chart.gateway.clientConfig(peer));
+    }
+  });
+
+  test('the laptop file has the server key, endpoint and the service network; the hosts files name the routes each peer may use', () => {
+    const conf = readFileSync(join(out, 'laptop.conf'), 'utf-8');
+    expect(conf).toContain('PrivateKey = <private key of peer laptop: ');
+    expect(conf).toContain('Address = 10.98.0.2/32\n');
+    expect(conf).toContain(`PublicKey = ${SERVER_PUBLIC_KEY}\n`);
+    expect(conf).toContain('Endpoint = vpn.example.com:51820\n');
+    expect(conf).toContain('AllowedIPs = 10.99.0.0/24\n');
+    expect(conf).toContain('PersistentKeepalive = 25\n');
+    // The same for ci-runner: the gateway enforces orders-db's allowPeers, not the client file.
+    expect(readFileSync(join(out, 'ci-runner.conf'), 'utf-8')).toContain('AllowedIPs = 10.99.0.0/24\n');
+  });
+
+  test('wg-quick strip accepts each file once the placeholder is replaced by the real key', () => {
+    for (const name of ['laptop', 'ci-runner']) {
+      const file = join(out, `${name}.conf`);
+      const filled = join(out, '..', `${name}.conf`);
+      writeFileSync(filled, readFileSync(file, 'utf-8').replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS[name]}`), { mode: 0o600 });
+      const stripped = execFileSync('wg-quick', ['strip', filled], { encoding: 'utf-8', stdio: 'pipe' });
+      expect(stripped).toContain(`PrivateKey = ${DEV_PEER_PRIVATE_KEYS[name]}\n`);
+      expect(stripped).toContain(`PublicKey = ${SERVER_PUBLIC_KEY}\n`);
+      expect(stripped).not.toContain('MTU');
+      expect(stripped).not.toContain('Address');
+    }
+  });
+
+  test('writes the name -> address map as hosts lines and JSON, only for reachable routes', () => {
+    expect(readFileSync(join(out, 'laptop.hosts'), 'utf-8')).toBe('10.99.0.1 postgres\n10.99.0.2 redis\n10.99.0.3 orders-db\n');
+    expect(readFileSync(join(out, 'ci-runner.hosts'), 'utf-8')).toBe('10.99.0.1 postgres\n10.99.0.2 redis\n');
+    expect(JSON.parse(readFileSync(join(out, 'ci-runner.routes.json'), 'utf-8'))).toEqual({
+      gateway: 'gateway/gateway',
+      peer: 'ci-runner',
+      address: '10.98.0.3',
+      routes: [
+        { name: 'postgres', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'postgres.databases.svc.cluster.local:5432' },
+        { name: 'redis', kind: 'ProxiedService', address: '10.99.0.2', port: 6379, target: 'redis.cache.svc.cluster.local:6379' },
+      ],
+    });
+  });
+});
+
+describe('client-config with the fixture app (two gateways, a folder per chart and a file per resource)', () => {
+  let dir: string;
+  let keys: string;
+  let run: Run;
+
+  beforeAll(() => {
+    dir = tempDir();
+    // GIVEN the laptop's private key in --private-key-dir, not the phone's
+    keys = join(dir, 'keys');
+    mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
+    writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+    // WHEN
+    run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr']);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('succeeds, one subdirectory per gateway', () => {
+    expect(run.code).toBe(0);
+    expect(execFileSync('find', ['.', '-type', 'f'], { cwd: join(dir, 'out'), encoding: 'utf-8' }).split('\n').filter(Boolean).sort()).toEqual([
+      './alpha-gw/Alice_s_phone__work_.conf',
+      './alpha-gw/Alice_s_phone__work_.hosts',
+      './alpha-gw/Alice_s_phone__work_.routes.json',
+      './alpha-gw/laptop.conf',
+      './alpha-gw/laptop.hosts',
+      './alpha-gw/laptop.routes.json',
+      './beta-gw/laptop.conf',
+      './beta-gw/laptop.hosts',
+      './beta-gw/laptop.routes.json',
+    ]);
+    for (const f of ['alpha-gw/laptop.conf', 'alpha-gw/Alice_s_phone__work_.conf', 'beta-gw/laptop.conf']) {
+      expect(mode(join(dir, 'out', f))).toBe(0o600);
+    }
+  });
+
+  test('fills in the private key from --private-key-dir; the real wg parses the file', () => {
+    const file = join(dir, 'out', 'alpha-gw', 'laptop.conf');
+    const conf = readFileSync(file, 'utf-8');
+    expect(conf).toContain(`PrivateKey = ${DEV_PEER_PRIVATE_KEYS.laptop}\n`);
+    expect(conf).toContain('Endpoint = 192.0.2.10:51821\n');
+    expect(conf).toContain('MTU = 1380\n');
+    expect(conf).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
+    expect(checkWithWg(file)).toContain('Endpoint = 192.0.2.10:51821');
+  });
+
+  test('a peer without a key file keeps the placeholder; the real wg parses it once replaced', () => {
+    const file = join(dir, 'out', 'alpha-gw', 'Alice_s_phone__work_.conf');
+    const conf = readFileSync(file, 'utf-8');
+    expect(conf).toContain('PrivateKey = <private key of peer Alice_s_phone__work_: ');
+    expect(run.stderr).toContain('cdk8s-wireguard-gateway: note: alpha-gw/Alice_s_phone__work_.conf: no alpha-gw/Alice_s_phone__work_.key in --private-key-dir, so it keeps the placeholder\n');
+    // wg-quick wants a short interface name: copy it to one
+    const filled = join(dir, 'phone.conf');
+    // This peer has a preshared key on the gateway: its file has a placeholder for it too.
+    expect(conf).toContain('PresharedKey = <preshared key of peer Alice_s_phone__work_: the key in its presharedKeySecret>\n');
+    const psk = execFileSync('wg', ['genpsk'], { encoding: 'utf-8' }).trim();
+    writeFileSync(filled, conf
+      .replace(/^PrivateKey = .*$/m, `PrivateKey = ${DEV_PEER_PRIVATE_KEYS['ci-runner']}`)
+      .replace(/^PresharedKey = .*$/m, `PresharedKey = ${psk}`), { mode: 0o600 });
+    checkWithWg(filled);
+  });
+
+  test('notes the long file name and the preshared key', () => {
+    expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: wg-quick names the interface after the file, and "Alice_s_phone__work_" is longer than 15 characters');
+    expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: peer Alice\'s phone (work) has a preshared key on the gateway; replace the PresharedKey placeholder with it');
+    expect(run.stderr).not.toMatch(/note: alpha-gw\/laptop\.conf/);
+  });
+
+  test('the same peer name on two gateways gets two files', () => {
+    const beta = readFileSync(join(dir, 'out', 'beta-gw', 'laptop.conf'), 'utf-8');
+    expect(beta).toContain('# wg-quick configuration for peer laptop of beta/gw.');
+    expect(beta).toContain('Address = 10.97.0.2/32\n');
+    expect(beta).toContain('Endpoint = 192.0.2.20:51820\n');
+    // beta routes its service network (the default); alpha lists its routes (ClientAllowedIps.ROUTE_ADDRESSES).
+    expect(beta).toContain('AllowedIPs = 10.99.0.0/20\n');
+    expect(readFileSync(join(dir, 'out', 'beta-gw', 'laptop.hosts'), 'utf-8')).toBe('10.99.0.1 redis\n');
+  });
+
+  test('--qr prints a QR code of exactly each file\'s contents', () => {
+    for (const f of ['alpha-gw/laptop.conf', 'alpha-gw/Alice_s_phone__work_.conf', 'beta-gw/laptop.conf']) {
+      let expected = '';
+      qrcode.generate(readFileSync(join(dir, 'out', f), 'utf-8'), { small: true }, (q) => { expected = q; });
+      expect(run.stdout).toContain(`\n# QR code of ${f}\n${expected}\n`);
+    }
+    expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: the QR code carries the private key placeholder, which mobile apps reject; use --private-key-dir to fill in the key');
+    expect(run.stderr).not.toContain('note: alpha-gw/laptop.conf: the QR code');
+  });
+});
+
+describe('client-config errors', () => {
+  let dir: string;
+  beforeEach(() => { dir = tempDir(); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('fails if --app is missing', () => {
+    const r = cli(['client-config', '--out', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: missing --app: give the command that synthesizes your cdk8s app, e.g. --app "npx ts-node main.ts" (the "app" line of cdk8s.yaml). Run "cdk8s-wireguard-gateway client-config --help" for usage.\n');
+  });
+
+  test('fails if --out is missing', () => {
+    const r = inProcess(['client-config', '--app', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: missing --out: give the directory to write the peers\' files to, e.g. --out peers. Run "cdk8s-wireguard-gateway client-config --help" for usage.\n');
+  });
+
+  test('fails if --out is a file', () => {
+    writeFileSync(join(dir, 'file'), '');
+    const r = inProcess(['client-config', '--app', 'true', '--out', join(dir, 'file')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: client-config: --out ${JSON.stringify(join(dir, 'file'))} is not a writable directory (it exists and is not a directory). Fix: pick a directory you can write to\n`);
+  });
+
+  test('fails if --out cannot be created, before running the app', () => {
+    writeFileSync(join(dir, 'file'), '');
+    const marker = join(dir, 'ran');
+    const r = inProcess(['client-config', '--app', `touch ${marker}`, '--out', join(dir, 'file', 'peers')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`client-config: --out ${JSON.stringify(join(dir, 'file', 'peers'))} is not a writable directory (ENOTDIR, not a directory`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  test('fails if the app command fails, showing its stderr', () => {
+    const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'fail' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: client-config: the --app command failed with exit code 3: ${FIXTURE_APP}\n--- its stderr (last lines) ---\nboom from the fixture app\n`);
+  });
+
+  test('fails if the app command does not exist', () => {
+    const r = inProcess(['client-config', '--app', 'no-such-command-wggw', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^cdk8s-wireguard-gateway: client-config: the --app command failed with exit code 127: no-such-command-wggw\n--- its stderr \(last lines\) ---\n.*not found/);
+  });
+
+  test('fails if the app writes no YAML', () => {
+    const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'no-synth' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: client-config: the --app command wrote no YAML to CDK8S_OUTDIR: ${FIXTURE_APP}. Fix: make sure it calls app.synth(), and that the App has no outdir of its own (an App with { outdir } ignores CDK8S_OUTDIR)\n`);
+  });
+
+  test('fails if no gateway is in the output', () => {
+    const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'no-gateway' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: client-config: no WireguardGateway found in the app\'s manifests (no ConfigMap with the key "connection-info.json" in 1 YAML file(s)). Fix: check that --app synthesizes the app that defines the gateway\n');
+    expect(execFileSync('ls', ['-A', dir], { encoding: 'utf-8' })).toBe('');
+  });
+
+  test('fails if the gateway has no endpoint', () => {
+    const r = cli(['client-config', '--app', FIXTURE_APP, '--out', dir], { env: { CLI_FIXTURE: 'no-endpoint' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^cdk8s-wireguard-gateway: alpha\/.*\.k8s\.yaml: ConfigMap vpn-alpha\/[-a-z0-9]+: gateway alpha\/gw has no endpoint, and a client configuration needs the address peers connect to\. Fix: set endpoint on the WireguardGateway to the load balancer's hostname or IP\n$/);
+  });
+
+  test('fails if the output holds invalid YAML', () => {
+    const r = inProcess(['client-config', '--app', 'printf "a: [b\\n" > "$CDK8S_OUTDIR/app.k8s.yaml"', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^cdk8s-wireguard-gateway: app\.k8s\.yaml: not valid YAML: /);
+  });
+
+  test('fails if --private-key-dir is not a directory', () => {
+    const r = inProcess(['client-config', '--app', 'true', '--out', dir, '--private-key-dir', join(dir, 'nope')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: client-config: --private-key-dir ${JSON.stringify(join(dir, 'nope'))} is not a directory\n`);
+  });
+
+  test('fails if a key in --private-key-dir belongs to another peer, writing nothing', () => {
+    mkdirSync(join(dir, 'keys'));
+    writeFileSync(join(dir, 'keys', 'laptop.key'), DEV_PEER_PRIVATE_KEYS['ci-runner'] + '\n');
+    const r = cli(['client-config', '--app', EXAMPLE_APP, '--out', join(dir, 'out'), '--private-key-dir', join(dir, 'keys')], { cwd: EXAMPLE_DIR });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: the private key for laptop.conf does not belong to peer laptop of gateway/gateway: its public key is ${publicKeyOf(DEV_PEER_PRIVATE_KEYS['ci-runner'])}, the gateway has bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=. Fix: use that peer's own key, or register its public key with addPeer\n`);
+    expect(execFileSync('ls', ['-A', join(dir, 'out')], { encoding: 'utf-8' })).toBe('');
+  });
+
+  test('fails if a key file in --private-key-dir is not a key, without showing it', () => {
+    mkdirSync(join(dir, 'keys'));
+    writeFileSync(join(dir, 'keys', 'laptop.key'), 'secret-but-broken\n');
+    const r = cli(['client-config', '--app', EXAMPLE_APP, '--out', join(dir, 'out'), '--private-key-dir', join(dir, 'keys')], { cwd: EXAMPLE_DIR });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-wireguard-gateway: client-config: ${join(dir, 'keys', 'laptop.key')} is not a WireGuard private key (17 characters; not shown): expected 44 characters of base64, as printed by "wg genkey"\n`);
+  });
+});
+
+// --- reading connection-info.json ------------------------------------------------------
+
+describe('parseConnectionInfo', () => {
+  const valid = () => ({
+    gateway: 'c/gw',
+    endpoint: 'vpn.example.com',
+    listenPort: 51820,
+    mtu: 1420,
+    publicKey: SERVER_PUBLIC_KEY,
+    serviceNetwork: '10.99.0.0/24',
+    routes: [
+      { name: 'db', kind: 'ProxiedService', address: '10.99.0.1', port: 5432, target: 'db.ns.svc.cluster.local:5432' },
+      { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
+    ] as any[],
+    peers: [{ name: 'p', address: '10.98.0.2', publicKey: SERVER_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false }],
+  });
+
+  test('the CLI looks for the key the gateway writes', () => {
+    expect(CONNECTION_INFO_KEY).toBe(WireguardGateway.CONNECTION_INFO);
+  });
+
+  test('reads a valid document; a peer reaches the addresses whose routes allow it', () => {
+    expect(parseConnectionInfo(JSON.stringify(valid()), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1']);
+    const j = valid();
+    j.routes[1].allowPeers = ['10.98.0.2'];
+    expect(parseConnectionInfo(JSON.stringify(j), 'f').peers[0].allowedAddresses).toEqual(['10.99.0.1', '10.99.0.2']);
+  });
+
+  test('AllowedIPs: the service network, or the routes\' addresses (also for files written before clientAllowedIps)', () => {
+    const allowedIps = (m: string | undefined) => parseConnectionInfo(JSON.stringify({ ...valid(), clientAllowedIps: m }), 'f').peers[0].allowedIps;
+    expect(allowedIps('service-network')).toEqual(['10.99.0.0/24']);
+    expect(allowedIps('route-addresses')).toEqual(['10.99.0.1/32']);
+    expect(allowedIps(undefined)).toEqual(['10.99.0.1/32']);
+  });
+
+  test('fails if it is not JSON', () => {
+    expect(() => parseConnectionInfo('{', 'x.yaml: ConfigMap a/b')).toThrow(/^x\.yaml: ConfigMap a\/b: connection-info\.json is not valid JSON \(/);
+  });
+
+  test.each([
+    ['an endpoint with a newline', (j: any) => { j.endpoint = 'vpn\n[Peer]'; }, 'invalid endpoint "vpn\\n[Peer]" in connection-info.json: must be a one-line string'],
+    ['an endpoint with a space', (j: any) => { j.endpoint = 'a b'; }, 'invalid endpoint "a b" in connection-info.json: must be a hostname or an IP address'],
+    ['a bad public key', (j: any) => { j.publicKey = 'x'; }, 'invalid publicKey "x" in connection-info.json: must be a WireGuard public key'],
+    ['a bad port', (j: any) => { j.listenPort = 0; }, 'invalid listenPort 0 in connection-info.json: must be an integer from 1 to 65535'],
+    ['a bad peer address', (j: any) => { j.peers[0].address = '10.98.0.300'; }, 'invalid peers[0].address "10.98.0.300" in connection-info.json: must be an IPv4 address'],
+    ['a bad allow-list address', (j: any) => { j.routes[1].allowPeers = ['10.98.0.3/32']; }, 'invalid routes[1].allowPeers[0] "10.98.0.3/32" in connection-info.json: must be an IPv4 address'],
+    ['no peers list', (j: any) => { delete j.peers; }, 'invalid peers undefined in connection-info.json: must be a list'],
+    ['an unknown clientAllowedIps', (j: any) => { j.clientAllowedIps = 'everything'; }, 'invalid clientAllowedIps "everything" in connection-info.json: must be "service-network" or "route-addresses"'],
+    ['a bad service network', (j: any) => { j.clientAllowedIps = 'service-network'; j.serviceNetwork = '10.99.0.0/33'; }, 'invalid serviceNetwork "10.99.0.0/33" in connection-info.json: must be an IPv4 CIDR'],
+  ])('fails on %s', (_name, change, message) => {
+    const j = valid();
+    change(j);
+    expect(() => parseConnectionInfo(JSON.stringify(j), 'src')).toThrow(`src: ${message}. Fix: synthesize the app with this version of cdk8s-wireguard-gateway`);
+  });
+});
+
+describe('fileBase', () => {
+  test.each([
+    ['laptop', 'laptop'],
+    ['ci-runner', 'ci-runner'],
+    ['Alice\'s phone', 'Alice_s_phone'],
+    ['../etc/passwd', '_._etc_passwd'],
+    ['.hidden', '_hidden'],
+    ['', '_'],
+  ])('%j -> %j', (name, base) => {
+    expect(fileBase(name)).toBe(base);
+  });
+});
