@@ -217,7 +217,8 @@ export class FakePod {
   /** Starts a long-running shipped script in a process group of its own; its output accumulates in `out`. */
   public start(script: string, args: string[], env: Record<string, string>, shell: Shell = HOST_SH): Running {
     const child = spawn(shell.cmd[0], [...shell.cmd.slice(1), join(ASSETS, script), ...args], { env: this.env(env, shell), detached: true });
-    const running: Running = { out: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), child };
+    // 'close', not 'exit': the exit code once everything the script wrote has arrived.
+    const running: Running = { out: '', exited: new Promise((resolve) => child.on('close', (code) => resolve(code))), child };
     child.stdout!.on('data', (d) => { running.out += d; });
     child.stderr!.on('data', (d) => { running.out += d; });
     return running;

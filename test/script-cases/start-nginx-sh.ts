@@ -173,7 +173,8 @@ export function startNginxShCases(shell: Shell): void {
     expect(await p.request(g2)).toMatch(new RegExp(`^${g2.replace(/\./g, '\\.')} ok reloaded, new workers \\d+( \\d+)?$`));
     expect(p.pod.calls().slice(1)).toEqual([`nginx -t -q -e stderr -c ${p.path('run', 'nginx.conf.new')}`, 'nginx SIGHUP']);
     expect(p.file('run', 'nginx.conf')).toBe('# two routes\n');
-    expect(p.script!.out).toMatch(/start-nginx: config id-\.\.2026_11_30_00_00_01\.1 loaded: new workers \d+( \d+)?\n/);
+    // (Its stderr reaches the test a moment after the answer file.)
+    await until('the log line', () => /start-nginx: config id-\.\.2026_11_30_00_00_01\.1 loaded: new workers \d+( \d+)?\n/.test(p.script!.out), () => p.script!.out);
 
     // WHEN the same nginx.conf comes again: THEN no reload (old workers keep their sessions)
     const g3 = p.mount('# two routes\n');
@@ -217,7 +218,7 @@ export function startNginxShCases(shell: Shell): void {
     writeFileSync(log, '10.99.0.1:5432 200\n'.repeat(12));
     await until('the rotation', () => existsSync(`${log}.old`), () => p.script!.out);
     await until('SIGUSR1', () => p.pod.calls().includes('nginx SIGUSR1'), () => p.script!.out);
-    expect(p.script!.out).toContain('start-nginx: rotated the sessions log at 228 bytes: the agent counts');
+    await until('the log line', () => p.script!.out.includes('start-nginx: rotated the sessions log at 228 bytes: the agent counts'), () => p.script!.out);
     expect(readFileSync(`${log}.old`, 'utf-8')).toBe('10.99.0.1:5432 200\n'.repeat(12));
     // WHEN the agent does not read .old and the new log passes 1000 bytes: THEN it is emptied, and the script says so
     writeFileSync(log, '10.99.0.1:5432 200\n'.repeat(60));
