@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { JsonFile, cdk8s, javascript } from 'projen';
 
 // Nothing in the build may reach for the network beyond the npm registry.
 const quietEnv = {
@@ -45,14 +45,19 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   depsUpgrade: false,
   pullRequestTemplate: false,
 
+  // The unit tier (`npx projen test`): test/**/*.test.ts but *.system.test.ts. It runs as an
+  // unprivileged user with only node and a POSIX sh (see .ci/unit-tier.sh); the system tier
+  // (test:system, below) runs what needs root, namespaces or the real programs.
   jestOptions: {
     // Snapshot drift must fail the test, never rewrite the snapshot.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     // A run that finds no test is a failure, not a pass.
     passWithNoTests: false,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '\\.system\\.test\\.ts$'],
       testTimeout: 120_000,
+      // Starts the record of rendered nginx.conf files that the system tier runs nginx -t on.
+      globalSetup: '<rootDir>/test/global-setup.js',
     },
   },
   tsconfigDev: {
@@ -73,6 +78,8 @@ project.eslint?.addRules({ 'no-bitwise': 'off' });
 for (const pattern of ['/examples/', '/bench/', '/.ci/', '/docs/', '/api/', '/build-tools/']) {
   project.addPackageIgnore(pattern);
 }
+// The runtime scripts the library reads at synth ship in the package (assets/*.sh).
+project.addPackageIgnore('!/assets/');
 
 for (const [k, v] of Object.entries(quietEnv)) {
   project.tasks.addEnvironment(k, v);
@@ -82,6 +89,35 @@ project.addTask('synth:example', {
   description: 'Synthesize the example app with cdk8s synth into examples/postgres-redis-rds/dist/',
   cwd: 'examples/postgres-redis-rds',
   exec: 'cdk8s synth',
+});
+
+// The system tier: what needs root, network namespaces or the real programs (nginx, wg,
+// wireguard-go, busybox, dash, promtool). Its own jest configuration: *.system.test.ts only.
+new JsonFile(project, 'test/jest.system.json', {
+  obj: {
+    rootDir: '..',
+    testMatch: ['<rootDir>/test/**/*.system.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+    testTimeout: 120_000,
+    clearMocks: true,
+    reporters: ['default', ['jest-junit', { outputDirectory: 'test-reports', outputName: 'junit-system.xml' }]],
+    transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
+  },
+});
+project.addTask('test:system', {
+  description: 'The system tier: *.system.test.ts, as root, with nginx, wg, wireguard-go, busybox and promtool (run the unit tier first: nginx -t checks what it rendered)',
+  exec: 'jest --config test/jest.system.json --ci --runInBand',
+  receiveArgs: true,
+});
+
+project.addTask('lint:sh', {
+  description: 'shellcheck (Debian\'s package) on the shipped scripts as POSIX sh, and on the e2e, bench and CI scripts',
+  steps: [
+    // projen runs steps with its own portable shell: bash for the check's message.
+    { exec: 'bash -c \'command -v shellcheck >/dev/null || { echo "lint:sh needs shellcheck (the Debian package): apt-get install shellcheck" >&2; exit 1; }\'' },
+    { exec: 'shellcheck --shell=sh --severity=style assets/*.sh' },
+    { exec: 'shellcheck --severity=style --external-sources test/e2e/*.sh test/e2e/shim/* bench/*.sh .ci/run .ci/*.sh' },
+  ],
 });
 
 project.addTask('test:e2e', {
@@ -126,12 +162,22 @@ const consumers = project.addTask('test:consumers', {
   receiveArgs: true,
 });
 
+// Everything CI runs, as root (.ci/run runs it through the README's test command). The unit
+// tier runs once, as an unprivileged user with a PATH without ip, nginx, wg or busybox (that
+// is why this is not `build`, which would run it again as root).
 const ci = project.addTask('ci', {
-  description: 'Everything CI runs: build (jsii, API.md, jest, eslint), API.md up to date, the API check, the consumer apps, the e2e suite',
+  description: 'Everything CI runs (as root): the unit tier as nobody, the system tier, shellcheck, the jsii build and API.md, the API check, the package, the consumer apps, the e2e suite',
 });
-ci.spawn(project.buildTask);
+ci.exec('bash .ci/unit-tier.sh');
+ci.spawn(project.tasks.tryFind('test:system')!);
+ci.spawn(project.tasks.tryFind('lint:sh')!);
+ci.spawn(project.defaultTask!);
+ci.spawn(project.preCompileTask);
+ci.spawn(project.compileTask);
+ci.spawn(project.postCompileTask);
 ci.exec('git diff --exit-code -- API.md || (echo "API.md is stale: run npx projen build and commit it" >&2; exit 1)');
 ci.spawn(apiCheck);
+ci.spawn(project.packageTask);
 ci.spawn(consumers);
 ci.spawn(project.tasks.tryFind('test:e2e')!);
 

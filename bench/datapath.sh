@@ -25,7 +25,7 @@
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../test/e2e/lib.sh
+# shellcheck source=test/e2e/lib.sh
 source "$BENCH_DIR/../test/e2e/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-7}
@@ -34,8 +34,7 @@ CONN_SECONDS=${BENCH_CONN_SECONDS:-4}
 CONCURRENCY=${BENCH_CONCURRENCY:-8}
 FOLLOW_ROUNDS=${BENCH_FOLLOW_ROUNDS:-4}
 IPERF_IP=10.244.1.30          # the iperf3 server in the cluster namespace (route "postgres" points here)
-VETH_CLIENT_IP=172.31.1.2     # the laptop's end of its link (see lib.sh: client n is 172.31.n.2)
-VETH_GW_IP=172.31.1.1         # the gateway namespace's end
+VETH_GW_IP=172.31.1.1         # the gateway namespace's end of the laptop's link (lib.sh: client n is 172.31.n.2)
 VETH_IPERF_PORT=5201
 VETH_ECHO_PORT=7000
 
@@ -75,14 +74,14 @@ with_cpu() {
   shift 3
   read -r hb0 ht0 < <(host_busy)
   wg0=$(cpu_ticks "$(e2e_pid wg-gateway)"); wl0=$(cpu_ticks "$(e2e_pid wg-laptop)")
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046 # nginx_pids prints PIDs, one argument each
   ng0=$(cpu_ticks $(nginx_pids)); t0=$(e2e_now_ms)
   "$@" >"$out" 2>"$err"
   rc=$?
   t1=$(e2e_now_ms)
   read -r hb1 ht1 < <(host_busy)
   wg1=$(cpu_ticks "$(e2e_pid wg-gateway)"); wl1=$(cpu_ticks "$(e2e_pid wg-laptop)")
-  # shellcheck disable=SC2046
+  # shellcheck disable=SC2046 # nginx_pids prints PIDs, one argument each
   ng1=$(cpu_ticks $(nginx_pids))
   CPU_LOG=$(awk -v l="$label" -v ms=$((t1 - t0)) -v wg=$((wg1 - wg0)) -v wl=$((wl1 - wl0)) -v ng=$((ng1 - ng0)) -v hb=$((hb1 - hb0)) -v ht=$((ht1 - ht0)) -v n="$(nproc)" \
     'BEGIN { s = ms / 1000; printf "%s cpu: wireguard-go gateway %.2f, wireguard-go laptop %.2f, nginx %.2f, whole host %.2f of %d cores busy", l, wg / 100 / s, wl / 100 / s, ng / 100 / s, (ht > 0 ? hb / ht * n : 0), n }')
@@ -247,22 +246,22 @@ printf 'gateway namespace ip_forward after the run: %s (on only during wg-only m
 printf 'method: %s rounds, paths interleaved; iperf3 one TCP stream, %s s (first second omitted); short connections %s s at concurrency %s; medians\n' \
   "$ROUNDS" "$IPERF_SECONDS" "$CONN_SECONDS" "$CONCURRENCY"
 for p in "${PATHS[@]}"; do
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # a list of numbers, one argument each
   printf 'throughput %-8s median %s Gbit/s (rounds: %s)\n' "$p" "$(median ${GBPS[$p]})" "${GBPS[$p]% }"
 done
 for p in "${PATHS[@]}"; do
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # lists of numbers, one argument each
   printf 'short connections %-8s median %s conn/s, p50 %s ms, p99 %s ms (rates: %s)\n' "$p" "$(median ${RATE[$p]})" "$(median ${P50[$p]})" "$(median ${P99[$p]})" "${RATE[$p]% }"
 done
 printf 'moved backend: last connection to the old backend started %s ms after the DNS change (median of %s: %s); bound valid + 1 s = %s ms\n' \
   "$(median "${FOLLOW_MS[@]}")" "$FOLLOW_ROUNDS" "${FOLLOW_MS[*]}" "$(((VALID + 1) * 1000))"
 
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # lists of numbers, one argument each
 {
   tp=$(median ${GBPS[proxied]}); tw=$(median ${GBPS[wg-only]}); tv=$(median ${GBPS[veth]})
   rp=$(median ${RATE[proxied]}); rw=$(median ${RATE[wg-only]}); rv=$(median ${RATE[veth]})
   lp=$(median ${P50[proxied]}); lw=$(median ${P50[wg-only]}); lv=$(median ${P50[veth]})
-  qp=$(median ${P99[proxied]}); qw=$(median ${P99[wg-only]}); qv=$(median ${P99[veth]})
+  qp=$(median ${P99[proxied]}); qw=$(median ${P99[wg-only]})
 }
 # Per-round ratio proxied / wg-only, paired by round (the two ran back to back).
 read -r -a gp <<<"${GBPS[proxied]}"; read -r -a gw <<<"${GBPS[wg-only]}"
@@ -284,5 +283,6 @@ printf 'ratio moved-backend follow time / (valid + 1 s): %s\n' "$(ratio "$(media
 # Keep the raw iperf3 and conn-rate files (bench/results/ is git-ignored); the harness removes its run directory.
 RESULTS="$BENCH_DIR/results/datapath-$E2E_ID"
 mkdir -p "$RESULTS" && cp -a "$OUT/." "$RESULTS/"
-printf 'bench:datapath wall time: %s s (raw files: %s)\n' "$(((($(e2e_now_ms) - BENCH_START)) / 1000))" "$RESULTS"
+printf 'bench:datapath wall time: %s s (raw files: %s)\n' "$((($(e2e_now_ms) - BENCH_START) / 1000))" "$RESULTS"
+# shellcheck disable=SC2034 # read by lib.sh's EXIT trap (e2e_cleanup): keep nothing on success
 E2E_SUCCESS=1

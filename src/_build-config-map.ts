@@ -1,17 +1,18 @@
 /**
- * The gateway's ConfigMap: every rendered file (nginx.conf, the scripts,
- * wg0.conf, connection-info.json), nothing secret. The files are rendered
+ * The gateway's ConfigMap: every file the pod runs and reads (nginx.conf, the
+ * shipped scripts and their data, wg0.conf, connection-info.json), nothing secret. The files are rendered
  * lazily, at synth, so routes and peers added later are in them.
  */
 import { createHash } from 'crypto';
 import { ApiObjectMetadata, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { FILES } from './_model';
+import { FILES } from './_contract';
 
-/** The files in the order they appear in the ConfigMap; metrics.sh only with metrics. */
+/** The files in the order they are added to the ConfigMap; metrics.sh only with metrics. */
 const ORDER = [
-  FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.agentScript, FILES.wgConf, FILES.connectionInfo, FILES.configId, FILES.metricsScript,
+  FILES.nginxConf, FILES.startNginx, FILES.initScript, FILES.agentScript, FILES.metricsScript, FILES.wgConf, FILES.routes, FILES.peers,
+  FILES.liveSettings, FILES.startSettings, FILES.connectionInfo, FILES.configId,
 ];
 
 export function buildConfigMap(scope: Construct, metadata: ApiObjectMetadata, rendered: () => Record<string, string>,

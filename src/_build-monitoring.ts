@@ -2,7 +2,7 @@
  * A gateway's monitoring objects (the `metrics` prop): the checks of its
  * options, the PodMonitor, the PrometheusRule and the Grafana dashboard
  * ConfigMap, and the NetworkPolicy ingress rule for the metrics port. The
- * metrics themselves are rendered by _render-metrics.ts and served by the pod.
+ * metrics themselves are printed by metrics.sh (assets/) and served by the pod.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -13,6 +13,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 // Types only (a devDependency): prometheus-operator's CRD schemas, compiled away.
 import { wholeSeconds } from './_checks';
+import { METRICS_PORT_NAME } from './_contract';
 import { invalid } from './_errors';
 import { MetricsSpec } from './_model';
 import { checkLabels, refuseOwnLabels } from './_names';
@@ -24,8 +25,6 @@ import type { IPolicyPeer } from './policy-peer';
 
 /** How often the agent refreshes the metrics. */
 export const METRICS_REFRESH_SECONDS = 5;
-/** The name of the nginx container's metrics port (the PodMonitor names it). */
-export const METRICS_PORT_NAME = 'metrics';
 
 /** The library's version, for the info metric. */
 const VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')).version;

@@ -11,10 +11,10 @@
 import { ApiObject, ApiObjectMetadata, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { METRICS_PORT_NAME } from './_build-monitoring';
 import { integerIn, secondsIn } from './_checks';
+import { FILES, METRICS_PORT_NAME, PATHS } from './_contract';
 import { invalid } from './_errors';
-import { FILES, PATHS, presharedKeyMount } from './_model';
+import { presharedKeyMount } from './_model';
 import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
 import { ReplicaSpread } from './gateway-options';
 import type { WireguardGatewayProps } from './wireguard-gateway-props';
@@ -220,7 +220,7 @@ export class GatewayPod {
     const vol = kplus.Volume.fromSecret(this.pskVolumes, mount.name, psk.secret, {
       name: mount.name,
       defaultMode: 0o400,
-      items: { [psk.key]: { path: 'psk' } },
+      items: { [psk.key]: { path: PATHS.pskFile } },
     });
     for (const c of this.keyedContainers) c.mount(mount.dir, vol, { readOnly: true });
   }

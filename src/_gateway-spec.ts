@@ -9,18 +9,19 @@ import { createHash } from 'crypto';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
+import { scriptText } from './_assets';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
 import { buildConnectionInfo, renderConnectionInfo } from './_connection-info';
+import { FILES, LIVE_FILES } from './_contract';
 import { invalid } from './_errors';
 import { checkKey } from './_keys';
-import { FILES, GatewaySpec, LIVE_FILES, MetricsSpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
+import { GatewaySpec, MetricsSpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
-import { renderAgentScript } from './_render-agent';
 import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
-import { renderMetricsScript } from './_render-metrics';
-import { renderNginxConf, renderStartNginx } from './_render-nginx';
-import { renderInitScript, renderWgConf } from './_render-wireguard';
+import { renderLiveSettings, renderPeersTable, renderRoutesTable, renderStartSettings } from './_render-data';
+import { renderNginxConf } from './_render-nginx';
+import { renderWgConf } from './_render-wireguard';
 import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardGatewayProps } from './wireguard-gateway-props';
@@ -207,7 +208,6 @@ export class GatewayContents {
       const routes = this.routeSpecs();
       return {
         path: s.path,
-        interfaceName: 'wg0',
         listenPort: s.listenPort,
         mtu: s.mtu,
         serviceNetwork: s.network.cidr,
@@ -225,21 +225,26 @@ export class GatewayContents {
   }
 
   /**
-   * The ConfigMap's files, by name. `config-id` is the checksum of the files
-   * a running pod applies live (LIVE_FILES, in that order): the agent logs it
-   * when it applies them.
+   * The ConfigMap's files, by name: the shipped scripts (the same for every
+   * gateway), the data they read, nginx.conf and connection-info.json.
+   * `config-id` is the checksum of the files a running pod applies live
+   * (LIVE_FILES, in that order): the agent logs it when it applies them.
    */
   public rendered(): Record<string, string> {
     return this.memo('rendered', () => {
       const spec = this.spec();
       const files: Record<string, string> = {
         [FILES.nginxConf]: renderNginxConf(spec),
-        [FILES.startNginx]: renderStartNginx(spec),
-        [FILES.initScript]: renderInitScript(spec),
-        [FILES.agentScript]: renderAgentScript(spec),
+        [FILES.startNginx]: scriptText(FILES.startNginx),
+        [FILES.initScript]: scriptText(FILES.initScript),
+        [FILES.agentScript]: scriptText(FILES.agentScript),
+        ...(spec.metrics === undefined ? {} : { [FILES.metricsScript]: scriptText(FILES.metricsScript) }),
         [FILES.wgConf]: renderWgConf(spec),
+        [FILES.routes]: renderRoutesTable(spec),
+        [FILES.peers]: renderPeersTable(spec),
+        [FILES.liveSettings]: renderLiveSettings(spec),
+        [FILES.startSettings]: renderStartSettings(spec),
         [FILES.connectionInfo]: this.connectionInfo(),
-        ...(spec.metrics === undefined ? {} : { [FILES.metricsScript]: renderMetricsScript(spec) }),
       };
       const id = createHash('sha256');
       for (const file of LIVE_FILES.filter((f) => files[f] !== undefined)) id.update(files[file]);
@@ -283,7 +288,7 @@ export class GatewayContents {
       path: p.node.path,
       publicKey: p.publicKey,
       address: p.address,
-      presharedKeyFile: p._presharedKey !== undefined ? presharedKeyMount(p.publicKey).file : undefined,
+      presharedKeyVolume: p._presharedKey !== undefined ? presharedKeyMount(p.publicKey).name : undefined,
     }));
   }
 

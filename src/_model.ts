@@ -3,24 +3,7 @@
  * build these; renderers never see a construct.
  */
 import { createHash } from 'crypto';
-
-/** Where the pod's files live. The scripts and nginx read them from here. */
-export const PATHS = {
-  /** The ConfigMap mount: nginx.conf, the scripts, wg0.conf, connection-info.json. */
-  configDir: '/etc/wireguard-gateway',
-  /** The Secret mount with the server's private key (mode 0400). */
-  keyDir: '/run/secrets/wireguard-gateway',
-  /** The file name of the private key inside keyDir. */
-  keyFile: 'private-key',
-  /** Where preshared keys are mounted, one directory per peer. */
-  pskDir: '/run/secrets/wireguard-gateway-psk',
-  /** nginx's own emptyDir (pid, resolver.conf, the nginx.conf it serves); the root filesystem is read-only. */
-  runDir: '/tmp/nginx',
-  /** An emptyDir shared by the agent and nginx: reload requests and results, nothing executable. */
-  stateDir: '/run/wireguard-gateway',
-  /** The agent's own emptyDir: the last configuration that applied, for a rollback. */
-  agentDir: '/run/wireguard-agent',
-} as const;
+import { PATHS } from './_contract';
 
 /**
  * Where a peer's preshared key is mounted: a directory of its own (one Secret
@@ -30,36 +13,8 @@ export const PATHS = {
 export function presharedKeyMount(publicKey: string): { readonly name: string; readonly dir: string; readonly file: string } {
   const name = `psk-${createHash('sha256').update(publicKey).digest('hex').slice(0, 16)}`;
   const dir = `${PATHS.pskDir}/${name}`;
-  return { name, dir, file: `${dir}/psk` };
+  return { name, dir, file: `${dir}/${PATHS.pskFile}` };
 }
-
-/** File names inside the ConfigMap. */
-export const FILES = {
-  nginxConf: 'nginx.conf',
-  /** Brings wg0 to the configuration: run by the init container, and by the agent on a change. */
-  initScript: 'init.sh',
-  /** The nginx container's entry point: starts nginx and reloads it when the agent asks. */
-  startNginx: 'start-nginx.sh',
-  /** The agent container's entry point. */
-  agentScript: 'agent.sh',
-  wgConf: 'wg0.conf',
-  /** The connection information (JSON): endpoint, key, routes, peers. The CLI reads it. */
-  connectionInfo: 'connection-info.json',
-  /** The checksum of the files a running pod applies live (LIVE_FILES); the agent logs it. */
-  configId: 'config-id',
-  /** With metrics: prints the gateway's metrics (Prometheus text); the agent runs it every few seconds. */
-  metricsScript: 'metrics.sh',
-} as const;
-
-/**
- * The files a running pod applies without a restart, in the order config-id
- * hashes them. A file a gateway does not have (metrics.sh without metrics) is
- * left out of the hash.
- */
-export const LIVE_FILES = [FILES.nginxConf, FILES.initScript, FILES.wgConf, FILES.connectionInfo, FILES.metricsScript] as const;
-
-/** The files read only when a container starts: a change to them needs a new pod. */
-export const START_FILES = [FILES.startNginx, FILES.agentScript] as const;
 
 export interface RouteSpec {
   /** 'ProxiedService' or 'ManagedDbRoute', for comments. */
@@ -89,8 +44,8 @@ export interface PeerSpec {
   readonly publicKey: string;
   /** The peer's single tunnel address. */
   readonly address: string;
-  /** Mounted file with the preshared key, when the peer has one. */
-  readonly presharedKeyFile?: string;
+  /** The volume (a directory under PATHS.pskDir) of the peer's preshared key, when it has one. */
+  readonly presharedKeyVolume?: string;
 }
 
 export interface ResolverSpec {
@@ -113,7 +68,6 @@ export interface MetricsSpec {
 
 export interface GatewaySpec {
   readonly path: string;
-  readonly interfaceName: string;
   readonly listenPort: number;
   readonly mtu: number;
   readonly serviceNetwork: string;

@@ -89,8 +89,17 @@ describe('posture of synthesized gateways', () => {
       pod(o).securityContext.sysctls = pod(o).securityContext.sysctls.filter((s: any) => s.name !== 'net.ipv4.ip_forward');
     }, /pod sysctl net.ipv4.ip_forward=0 must be set/],
     ['the privileged init script leaves forwarding on', good, (o) => {
-      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('echo 0 > /proc/sys/net/ipv4/ip_forward\n', '');
+      cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('forwarding_off_by=init\n', 'forwarding_off_by=pod-sysctl\n');
+    }, /must write 0 to ip_forward \(start.env: forwarding_off_by=init, got pod-sysctl\)/],
+    ['the init script does not write 0 to ip_forward', good, (o) => {
+      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('echo 0 > "$PROC/sys/net/ipv4/ip_forward" || fail', ': || fail');
     }, /must write 0 to ip_forward/],
+    ['the init script does not refuse a pod that forwards', good, (o) => {
+      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('if [ "$(cat "$PROC/sys/net/ipv4/ip_forward")" != 0 ]; then', 'if false; then');
+    }, /must refuse to start when forwarding is on/],
+    ['the unprivileged init container is told to write /proc/sys', goodUnprivileged, (o) => {
+      cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('forwarding_off_by=pod-sysctl\n', 'forwarding_off_by=init\n');
+    }, /says the pod's sysctl switches forwarding off \(got init\)/],
     ['port 443 without the unprivileged-port sysctl', good, (o) => { pod(o).securityContext.sysctls = []; }, /ip_unprivileged_port_start must be <= 443/],
     ['the policy has no Egress type', good, (o) => { policyOf(o).policyTypes = ['Ingress']; }, /policyTypes must be Ingress and Egress/],
     ['ingress is open to TCP too', good, (o) => { policyOf(o).ingress[0].ports.push({ protocol: 'TCP', port: 22 }); }, /ingress must allow UDP 51820 only/],
@@ -131,6 +140,9 @@ describe('posture of synthesized gateways', () => {
     ['a peer is not refused by the metrics server', goodMetrics, (o) => {
       cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace(/^ {4}deny 10\.98\.0\.3;.*\n/m, '');
     }, /not refused: 10\.98\.0\.3/],
+    ['start-nginx.sh listens for metrics on another port than the container\'s', goodMetrics, (o) => {
+      cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('metrics_port=9586\n', 'metrics_port=9100\n');
+    }, /start.env's metrics_port is the container port 9586 \(got 9100\)/],
     ['POD_IP comes from somewhere else than the downward API', goodMetrics, (o) => { nginxOf(o).env = [{ name: 'POD_IP', value: '0.0.0.0' }]; }, /POD_IP comes from the downward API/],
     ['metrics.sh reads wg show dump (the private key)', goodMetrics, (o) => {
       cmOf(o)['metrics.sh'] += 'wg show "$WG_IF" dump >/dev/null\n';

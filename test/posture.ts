@@ -3,17 +3,17 @@
  *
  * - `validateWithSchemas`: every object against the Kubernetes schemas;
  * - `assertPosture`: the security posture of every gateway (issue 5, item 4);
- * - `checkNginx`: real `nginx -t` on every rendered nginx.conf (deduplicated).
+ * - `recordNginxConfs`: every rendered nginx.conf recorded (deduplicated) for
+ *   the system tier's real `nginx -t` (test/nginx-conf.system.test.ts).
  *
  * Importing this module (test/util.ts does) wraps `Chart.prototype.toJson`, the
  * one function every synth path goes through (`Testing.synth`, `App.synth`,
  * `App.synthYaml`), so no test can synthesize a chart without these checks.
  * test/posture.test.ts checks that every test file imports it.
  */
-import { createHash } from 'crypto';
 import { isDeepStrictEqual } from 'util';
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import { nginxTest, validateWithSchemas } from './util';
+import { recordNginxConf, validateWithSchemas } from './util';
 
 const GATEWAY_LABEL = 'app.kubernetes.io/name';
 const GATEWAY_NAME = 'wireguard-gateway';
@@ -156,12 +156,15 @@ export function assertPosture(objects: any[]): number {
     expectThat(!JSON.stringify([init.env ?? [], init.envFrom ?? []]).includes('secret'), 'wireguard-init', 'no Secret in its environment');
     const sysctls: Array<{ name: string; value: string }> = pod.securityContext?.sysctls ?? [];
     const initScript = files['init.sh'];
-    expectThat(initScript.includes('if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 0 ]; then'), 'wireguard-init', 'the init script must refuse to start when forwarding is on');
+    const offBy = /^forwarding_off_by=(.*)$/m.exec(files['start.env'] ?? '')?.[1];
+    expectThat(initScript.includes('if [ "$(cat "$PROC/sys/net/ipv4/ip_forward")" != 0 ]; then'), 'wireguard-init', 'the init script must refuse to start when forwarding is on');
     if (isc.privileged === true) {
       // Privileged is needed to write /proc/sys; then the script switches forwarding off.
       expectThat((isc.capabilities?.add ?? []).length === 0, 'wireguard-init', 'privileged: adding capabilities is meaningless, none expected');
-      expectThat(/^\s*echo 0 > \/proc\/sys\/net\/ipv4\/ip_forward$/m.test(initScript), 'forwarding', 'the privileged init script must write 0 to ip_forward');
+      expectThat(offBy === 'init' && /^\s*echo 0 > "\$PROC\/sys\/net\/ipv4\/ip_forward" \|\| fail /m.test(initScript), 'forwarding',
+        `the privileged init script must write 0 to ip_forward (start.env: forwarding_off_by=init, got ${offBy})`);
     } else {
+      expectThat(offBy === 'pod-sysctl', 'forwarding', `without privilegedInit, start.env says the pod's sysctl switches forwarding off (got ${offBy})`);
       expectThat(isc.allowPrivilegeEscalation === false, 'wireguard-init', 'allowPrivilegeEscalation must be false when not privileged');
       expectThat(JSON.stringify(isc.capabilities?.drop) === '["ALL"]', 'wireguard-init', 'must drop ALL');
       expectThat(JSON.stringify(isc.capabilities?.add) === '["NET_ADMIN"]', 'wireguard-init', `must add NET_ADMIN only (got ${JSON.stringify(isc.capabilities?.add)})`);
@@ -248,7 +251,8 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
   const containers: any[] = d.spec.template.spec.containers;
   const ports = containers.flatMap((c) => (c.ports ?? []).filter((p: any) => p.name === 'metrics').map((p: any) => ({ c: c.name, p })));
   if (ports.length === 0) {
-    expectThat(files['metrics.sh'] === undefined && !files['nginx.conf'].includes('http {'), 'metrics', 'metrics.sh or an http server without a metrics port');
+    expectThat(files['metrics.sh'] === undefined && !files['nginx.conf'].includes('http {') && /^metrics_port=$/m.test(files['start.env'] ?? ''), 'metrics',
+      'metrics.sh, an http server or a start.env metrics_port without a metrics port');
     return undefined;
   }
   expectThat(ports.length === 1 && ports[0].c === 'nginx' && ports[0].p.protocol === 'TCP' && ports[0].p.hostPort === undefined, 'metrics',
@@ -267,7 +271,9 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
   const http = conf.slice(conf.indexOf('\nhttp {'));
   expectThat(conf.indexOf('\nhttp {') > 0 && !/^\s*listen /m.test(http) && /^\s*include \/tmp\/nginx\/metrics-listen\.conf;/m.test(http), 'metrics',
     'the http server listens only where metrics-listen.conf says (the pod\'s address, from POD_IP)');
-  expectThat(/printf 'listen (\[%s\]|%s):\d+;\\n' "\$POD_IP"/.test(files['start-nginx.sh']), 'metrics', 'start-nginx.sh writes the listen line from POD_IP');
+  expectThat(/printf 'listen (\[%s\]|%s):%s;\\n' "\$POD_IP" "\$metrics_port"/.test(files['start-nginx.sh']), 'metrics', 'start-nginx.sh writes the listen line from POD_IP');
+  const startPort = /^metrics_port=(.*)$/m.exec(files['start.env'] ?? '')?.[1];
+  expectThat(startPort === String(port), 'metrics', `start.env's metrics_port is the container port ${port} (got ${startPort})`);
   const peers = [...files['wg0.conf'].matchAll(/^AllowedIPs = ([\d.]+)\/32$/gm)].map((m) => m[1]);
   const denied = new Set([...http.matchAll(/^\s*deny ([\d.]+);/gm)].map((m) => m[1]));
   const open = peers.filter((a) => !denied.has(a));
@@ -276,27 +282,16 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
   return port;
 }
 
-/** Confs that passed `nginx -t` in this test file: identical confs run once. */
-const nginxPassed = new Set<string>();
-
-/** Runs real `nginx -t` on every gateway nginx.conf among `objects`. Returns how many ran (not cached). */
-export function checkNginx(objects: any[]): number {
-  let ran = 0;
+/** Records every gateway nginx.conf among `objects` for the system tier's real `nginx -t`. */
+export function recordNginxConfs(objects: any[]): void {
   for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.data?.['nginx.conf'] !== undefined)) {
-    const conf: string = cm.data['nginx.conf'];
-    const hash = createHash('sha256').update(conf).digest('hex');
-    if (nginxPassed.has(hash)) continue;
-    nginxTest(conf);
-    nginxPassed.add(hash);
-    ran++;
+    recordNginxConf(cm.data['nginx.conf']);
   }
-  return ran;
 }
 
 /** Counters, for the test that proves the hook runs. */
 export const synthChecks = { charts: 0, gateways: 0 };
 
-/** Schemas, posture and nginx -t on one chart's objects. */
 /** No two objects of one chart are the same object for the API server (one would replace the other). */
 export function assertUniqueNames(objects: any[]): void {
   const seen = new Set<string>();
@@ -307,11 +302,12 @@ export function assertUniqueNames(objects: any[]): void {
   }
 }
 
+/** Schemas, names and posture of one chart's objects, and its nginx.conf recorded. */
 export function checkSynthesized(objects: any[]): void {
   validateWithSchemas(objects);
   assertUniqueNames(objects);
   synthChecks.gateways += assertPosture(objects);
-  checkNginx(objects);
+  recordNginxConfs(objects);
   synthChecks.charts++;
 }
 

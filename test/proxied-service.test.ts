@@ -121,8 +121,8 @@ describe('ProxiedService', () => {
     const c = gw.addProxiedService('pg2', { serviceName: 'pg2', port: 5432 });
     const objects = synth(gw);
     expect([a.endpoint, b.endpoint, c.endpoint]).toEqual(['10.99.0.50:5432', '10.99.0.50:8080', '10.99.5.188:5432']);
-    const script = configData(objects)['init.sh'];
-    expect(script.match(/^ADDRESSES=.*$/gm)).toEqual(['ADDRESSES="10.99.0.50 10.99.5.188"']);
+    const routes = configData(objects)['routes.tsv'].split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(routes.map((r) => r.split('\t').slice(0, 2).join(':'))).toEqual(['10.99.0.50:5432', '10.99.0.50:8080', '10.99.5.188:5432']);
   });
 
   test('new ProxiedService(scope, ...) works like gateway.addProxiedService', () => {

@@ -1,10 +1,19 @@
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+/**
+ * nginx.conf: the server blocks, the resolver include, the metrics parts.
+ * Every conf rendered here is recorded for the system tier's real `nginx -t`
+ * (test/nginx-conf.system.test.ts).
+ */
 import { gatewaySpec, routeSpec } from './spec-fixtures';
-import { STREAM_MODULE, nginxTest } from './util';
-import { renderNginxConf, renderStartNginx } from '../src/_render-nginx';
+import { recordNginxConf, recordedNginxConf } from './util';
+import { PeerSpec } from '../src/_model';
+import { renderNginxConf as render } from '../src/_render-nginx';
+
+/** Renders, and records the conf for the system tier's nginx -t. */
+function renderNginxConf(...args: Parameters<typeof render>): string {
+  const conf = render(...args);
+  recordNginxConf(conf);
+  return conf;
+}
 
 const route = routeSpec;
 const spec = gatewaySpec;
@@ -38,19 +47,11 @@ describe('renderNginxConf', () => {
     expect(conf).toContain('daemon off;');
   });
 
-  test('the resolver comes from resolv.conf at start by default, with a short timeout and no AAAA', () => {
+  test('the resolver is an include start-nginx.sh writes when nginx starts (from start.env): the same nginx.conf whatever the resolver settings', () => {
     const conf = renderNginxConf(spec());
-    expect(conf).toContain('include /tmp/nginx/resolver.conf;');
-    expect(conf).toContain('resolver_timeout 2s;');
-    expect(renderStartNginx(spec())).toContain("printf 'resolver %svalid=5s ipv6=off;\\n'");
-  });
-
-  test('explicit resolvers are rendered inline, IPv6 in brackets; ipv6 can be enabled', () => {
-    const conf = renderNginxConf(spec({ resolver: { addresses: ['10.96.0.10', 'fd00::a'], validSeconds: 3, timeoutSeconds: 1, ipv6: true } }));
-    expect(conf).toContain('resolver 10.96.0.10 [fd00::a] valid=3s ipv6=on;');
-    expect(conf).toContain('resolver_timeout 1s;');
-    expect(conf).not.toContain('include');
-    expect(renderStartNginx(spec({ resolver: { addresses: ['10.96.0.10'], validSeconds: 3, timeoutSeconds: 1, ipv6: false } }))).not.toContain('"nameserver"');
+    expect(conf).toContain('  include /tmp/nginx/resolver.conf; # resolver and resolver_timeout: written by start-nginx.sh from start.env\n');
+    expect(conf).not.toMatch(/^\s*resolver/m);
+    expect(renderNginxConf(spec({ resolver: { addresses: ['10.96.0.10', 'fd00::a'], validSeconds: 3, timeoutSeconds: 1, ipv6: true } }))).toBe(conf);
   });
 
   test('allowPeers renders allow/deny in that server block only', () => {
@@ -83,159 +84,31 @@ describe('renderNginxConf', () => {
     expect(conf.split('\n').filter((l) => l.includes('evil'))).toEqual([expect.stringMatching(/^# /)]);
   });
 
-  test('a rendered configuration passes real nginx -t', () => {
+  test('a rendered configuration is recorded for the system tier\'s real nginx -t', () => {
     const conf = renderNginxConf(spec({ routes: [route(), route({ address: '10.99.0.2', allowAddresses: ['10.98.0.2'] })] }));
-    expect(nginxTest(conf)).toContain('syntax is ok');
+    expect(recordedNginxConf(conf)).toBe(true);
+    expect(recordedNginxConf(conf + '# not rendered\n')).toBe(false);
   });
 });
 
-describe('renderStartNginx', () => {
-  function runAwkPart(resolvConf: string): { out: string; status: number | null; stderr: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'wggw-start-'));
-    writeFileSync(join(dir, 'resolv.conf'), resolvConf);
-    // Run the real script up to, not including, starting nginx: the resolver file it writes is the output.
-    const full = renderStartNginx(spec()).replace('/tmp/nginx/resolver.conf', join(dir, 'resolver.conf'));
-    const script = full.slice(0, full.indexOf('# nginx runs from a copy')) + 'exit 0\n';
-    writeFileSync(join(dir, 'start.sh'), script);
-    const r = spawnSync('sh', [join(dir, 'start.sh')], { env: { ...process.env, RESOLV_CONF: join(dir, 'resolv.conf') }, encoding: 'utf-8' });
-    let out = '';
-    try { out = readFileSync(join(dir, 'resolver.conf'), 'utf-8'); } catch { /* not written */ }
-    return { out, status: r.status, stderr: r.stderr };
-  }
-
-  test.each([['sh'], ['busybox', 'sh']])('is valid sh (%s)', (...shell) => {
-    const dir = mkdtempSync(join(tmpdir(), 'wggw-sh-'));
-    writeFileSync(join(dir, 's.sh'), renderStartNginx(spec()));
-    execFileSync(shell[0], [...shell.slice(1), '-n', join(dir, 's.sh')]);
+describe('renderNginxConf with metrics', () => {
+  const peer = (name: string, address: string): PeerSpec => ({ name, path: `app/gw/${name}`, publicKey: 'bTiyvrUQaHpMm264+8jtexpxFEBHR+YMKDTnKqBMXDY=', address });
+  const withMetrics = () => spec({
+    metrics: { port: 9586, refreshSeconds: 5, version: '1.2.3' },
+    peers: [peer('laptop', '10.98.0.2'), peer('ci "runner"\\1\n', '10.98.0.3')],
   });
 
-  test('takes the pod nameservers from resolv.conf, IPv6 bracketed', () => {
-    const r = runAwkPart('search default.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\nnameserver fd00::10\noptions ndots:5\n');
-    expect(r.status).toBe(0);
-    expect(r.out).toBe('resolver 10.96.0.10 [fd00::10] valid=5s ipv6=off;\n');
+  test('the http server listens on the pod address only (an include), refuses every peer, serves one file', () => {
+    const conf = renderNginxConf(withMetrics());
+    const http = conf.slice(conf.indexOf('\nhttp {')).split('\n').map((l) => l.trim());
+    expect(http.filter((l) => l.startsWith('listen'))).toEqual([]);
+    expect(http).toContain('include /tmp/nginx/metrics-listen.conf; # listen <pod IP>:9586; written by start-nginx.sh');
+    expect(http.filter((l) => l.startsWith('deny '))).toEqual(['deny 10.98.0.2; # laptop', 'deny 10.98.0.3; # ci__runner__1_']);
+    expect(http).toContain('alias /run/wireguard-gateway/metrics.prom;');
+    expect(conf).toContain('  access_log /run/wireguard-gateway/sessions.log sessions;\n');
   });
 
-  test('ignores anything in resolv.conf that is not a plain address', () => {
-    const r = runAwkPart('nameserver 10.0.0.1;include/etc/passwd\nnameserver fe80::1%eth0\nnameserver 10.96.0.10\n');
-    expect(r.out).toBe('resolver 10.96.0.10 valid=5s ipv6=off;\n');
+  test('without metrics nothing of it is rendered', () => {
+    expect(renderNginxConf(spec())).not.toMatch(/http \{|sessions/);
   });
-
-  test('fails clearly when resolv.conf has no nameserver', () => {
-    const r = runAwkPart('search x\n');
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('no usable nameserver');
-    expect(r.stderr).toContain('set resolverAddresses on the WireguardGateway');
-  });
-});
-
-describe('start-nginx.sh with real nginx (as uid 101, busybox sh): reloads on request and checks the outcome', () => {
-  const n = process.pid % 100000;
-  const ns = `wggwn${n}`;
-  let dir: string;
-  let supervisor: ChildProcess | undefined;
-
-  const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf-8' });
-  const listening = () => inNs('ss', '-Hltn').split('\n').map((l) => l.split(/\s+/)[3]).filter(Boolean).sort();
-  const until = async (what: string, ok: () => boolean, ms = 8000) => {
-    const deadline = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  /** A new ConfigMap generation (the kubelet's layout), swapped in; returns its name. */
-  let generation = 0;
-  const mount = (conf: string): string => {
-    const gen = `..2026_11_30_00_00_0${generation++}.${n}`;
-    mkdirSync(join(dir, 'config', gen));
-    writeFileSync(join(dir, 'config', gen, 'nginx.conf'), `load_module ${STREAM_MODULE};\n${conf}`.split('/tmp/nginx/').join(`${dir}/run/`));
-    rmSync(join(dir, 'config', '..data'), { force: true });
-    symlinkSync(gen, join(dir, 'config', '..data'));
-    return gen;
-  };
-  const request = async (gen: string): Promise<string> => {
-    writeFileSync(join(dir, 'state', 'reload-request'), `${gen} id-${gen}\n`);
-    let answer = '';
-    await until(`an answer for ${gen}`, () => {
-      try { answer = readFileSync(join(dir, 'state', 'reload-result'), 'utf-8'); } catch { answer = ''; }
-      return answer.startsWith(`${gen} `);
-    });
-    return answer.trim();
-  };
-  const confWith = (routes: Array<[string, number]>) => renderNginxConf(spec({
-    resolver: { addresses: ['127.0.0.1'], validSeconds: 5, timeoutSeconds: 2, ipv6: false },
-    routes: routes.map(([address, listenPort]) => route({ address, listenPort, name: `r${listenPort}` })),
-  }));
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'wggw-supervisor-'));
-    chmodSync(dir, 0o755);
-    for (const d of ['config', 'run', 'state']) mkdirSync(join(dir, d), { mode: 0o777 });
-    for (const d of ['run', 'state']) chmodSync(join(dir, d), 0o777);
-    execFileSync('ip', ['netns', 'add', ns]);
-    inNs('ip', 'link', 'set', 'lo', 'up');
-    for (const a of ['10.99.0.1', '10.99.0.2', '10.99.0.3']) inNs('ip', 'address', 'add', `${a}/32`, 'dev', 'lo');
-  });
-
-  afterAll(() => {
-    supervisor?.kill('SIGKILL');
-    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf-8' }).stdout.split('\n').filter(Boolean).forEach((p) => {
-      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
-    });
-    spawnSync('ip', ['netns', 'delete', ns]);
-  });
-
-  test('start, a good change, a reload nginx cannot apply (EADDRINUSE), a file nginx -t refuses, SIGTERM', async () => {
-    // GIVEN nginx started by the script from the first generation
-    mount(confWith([['10.99.0.1', 15432]]));
-    const script = renderStartNginx(spec({ resolver: { addresses: ['127.0.0.1'], validSeconds: 5, timeoutSeconds: 2, ipv6: false } }))
-      .replace('RUN_DIR="/tmp/nginx"', `RUN_DIR="${dir}/run"`).split('/tmp/nginx/').join(`${dir}/run/`);
-    writeFileSync(join(dir, 'start-nginx.sh'), script);
-    const stdout = openSync(join(dir, 'stdout'), 'w');
-    chownSync(join(dir, 'stdout'), 101, 101);
-    supervisor = spawn('ip', ['netns', 'exec', ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
-      'busybox', 'sh', join(dir, 'start-nginx.sh')], {
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CONFIG_DIR: join(dir, 'config'), STATE_DIR: join(dir, 'state') },
-      stdio: ['ignore', stdout, 'pipe'],
-    });
-    let stderr = '';
-    supervisor.stderr!.on('data', (d) => { stderr += d; });
-    await until('nginx to listen', () => listening().includes('10.99.0.1:15432'));
-
-    // WHEN a new generation adds a route: THEN new workers, and the new listener
-    const good = mount(confWith([['10.99.0.1', 15432], ['10.99.0.2', 16379]]));
-    expect(await request(good)).toMatch(new RegExp(`^${good.replace(/\./g, '\\.')} ok reloaded, new workers \\d+`));
-    expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379']);
-
-    // WHEN a generation listens where another process already does: nginx -t passes (it
-    // ignores EADDRINUSE), SIGHUP does not take (nginx keeps its configuration silently)
-    const squatter = spawn('ip', ['netns', 'exec', ns, 'node', '-e', 'require("net").createServer().listen(17000, "10.99.0.3")']);
-    try {
-      await until('the squatter to listen', () => listening().includes('10.99.0.3:17000'));
-      const taken = mount(confWith([['10.99.0.1', 15432], ['10.99.0.3', 17000]]));
-      const answer = await request(taken);
-      // THEN the script notices (no new workers) and says why, and nginx serves the last good one
-      expect(answer).toMatch(/ failed reload: no new workers within 5 s \(bind\(\) to 10\.99\.0\.3:17000 failed \(98: Address (already )?in use\)\)$/);
-      expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379', '10.99.0.3:17000']);
-      expect(readFileSync(join(dir, 'run', 'nginx.conf'), 'utf-8')).toContain('listen 10.99.0.2:16379;');
-    } finally {
-      squatter.kill('SIGKILL');
-    }
-
-    // WHEN a generation does not parse: THEN nginx -t refuses it and nothing is reloaded
-    const broken = mount(confWith([['10.99.0.1', 15432]]) + 'stream {\n');
-    expect(await request(broken)).toMatch(/ failed nginx -t: "stream" directive is duplicate in .*nginx\.conf\.new:\d+$/);
-    expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379']);
-
-    // WHEN the same nginx.conf comes again: THEN no reload (old workers keep sessions)
-    const same = mount(confWith([['10.99.0.1', 15432], ['10.99.0.2', 16379]]));
-    expect(await request(same)).toBe(`${same} ok nginx.conf unchanged, no reload`);
-
-    // WHEN the kubelet stops the container: THEN nginx exits and the script with it
-    const exited = new Promise<number | null>((resolve) => supervisor!.on('exit', (code) => resolve(code)));
-    supervisor.kill('SIGTERM');
-    expect(await exited).not.toBeNull();
-    await until('nginx to stop listening', () => listening().length === 0);
-    expect(stderr).toContain('start-nginx: config id-');
-  }, 60_000);
 });

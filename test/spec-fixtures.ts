@@ -22,7 +22,6 @@ export function routeSpec(over: Partial<RouteSpec> = {}): RouteSpec {
 export function gatewaySpec(over: Partial<GatewaySpec> = {}): GatewaySpec {
   return {
     path: 'app/gw',
-    interfaceName: 'wg0',
     listenPort: 51820,
     mtu: 1420,
     serviceNetwork: '10.99.0.0/24',

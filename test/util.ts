@@ -1,17 +1,17 @@
 /**
  * Shared test helpers: synthesize charts, validate every object against the
- * Kubernetes 1.33 schemas (kubernetes-models 4.x), and run real `nginx -t`.
+ * Kubernetes 1.33 schemas (kubernetes-models 4.x), and record every rendered
+ * nginx.conf for the system tier's real `nginx -t`.
  */
-import { execFileSync, spawnSync } from 'child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as prometheusOperator from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { App, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as models from 'kubernetes-models';
 import { WireguardGateway, WireguardGatewayProps, WireguardKey } from '../src';
-// Every chart a test synthesizes (any synth path) gets schema, posture and nginx -t checks.
+// Every chart a test synthesizes (any synth path) gets schema and posture checks, and its nginx.conf recorded.
 import './posture';
 
 /** A fixed test key pair (not secret: tests only). */
@@ -89,48 +89,36 @@ export function synthApp(app: App): string {
   return app.synthYaml();
 }
 
-export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+/**
+ * Where the unit tier records every distinct nginx.conf it renders, by hash,
+ * for the system tier to run real `nginx -t` on (test/nginx-conf.system.test.ts).
+ * test/global-setup.js empties it when the unit tier starts.
+ */
+export const NGINX_CONF_DIR = process.env.WGGW_NGINX_CONFS ?? join(__dirname, '..', 'test-reports', 'nginx-confs');
 
-export function haveNginx(): boolean {
-  return spawnSync('nginx', ['-v']).status === 0;
+/** The recorded file of a conf: its content's SHA-256. */
+function nginxConfFile(conf: string): string {
+  return join(NGINX_CONF_DIR, `${createHash('sha256').update(conf).digest('hex')}.conf`);
 }
 
 /**
- * Runs real `nginx -t` on a rendered nginx.conf, in a fresh network namespace
- * where every listen address exists (on its loopback), with Debian's
- * dynamic stream module loaded and paths under a temporary directory.
- * Returns nginx's stderr; throws with it when the test fails.
+ * Records a rendered nginx.conf for the system tier's real `nginx -t`. Every
+ * chart a test synthesizes records its gateways' confs (test/posture.ts);
+ * renderer tests record theirs. Written whole (a temporary file renamed), so
+ * parallel workers never leave half a file.
  */
-export function nginxTest(conf: string, resolver = '127.0.0.1'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wggw-nginx-t-'));
-  const ns = `wggwt${process.pid}${Math.floor(Math.random() * 1e6)}`;
-  try {
-    // Named adaptations: Debian loads the stream module dynamically, and the
-    // pod's emptyDirs (/tmp/nginx, /run/wireguard-gateway) become temporary directories.
-    const adapted = conf.split('/tmp/nginx/').join(`${dir}/`).split('/run/wireguard-gateway/').join(`${dir}/state/`);
-    mkdirSync(join(dir, 'state'));
-    writeFileSync(join(dir, 'nginx.conf'), adapted);
-    writeFileSync(join(dir, 'resolver.conf'), `resolver ${resolver} valid=5s ipv6=off;\n`);
-    // With metrics, start-nginx.sh writes the listen line from the pod's address.
-    writeFileSync(join(dir, 'metrics-listen.conf'), 'listen 127.0.0.1:9586;\n');
-    const addresses = [...conf.matchAll(/^\s*listen (\d+\.\d+\.\d+\.\d+):\d+;/gm)].map((m) => m[1]);
-    execFileSync('ip', ['netns', 'add', ns]);
-    const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { stdio: 'pipe' });
-    inNs('ip', 'link', 'set', 'lo', 'up');
-    // No dummy module here: the addresses go on the namespace's loopback.
-    for (const a of new Set(addresses)) inNs('ip', 'address', 'add', `${a}/32`, 'dev', 'lo');
-    // stdout is a file, as in a pod: nginx opens /dev/stdout for the access
-    // log, which fails on the socket node would give it.
-    const stdout = openSync(join(dir, 'stdout'), 'w');
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'nginx', '-t', '-e', 'stderr', '-p', dir,
-      '-g', `load_module ${STREAM_MODULE};`, '-c', join(dir, 'nginx.conf')], { encoding: 'utf-8', stdio: ['ignore', stdout, 'pipe'] });
-    closeSync(stdout);
-    if (r.status !== 0) throw new Error(`nginx -t failed (exit ${r.status}):\n${r.stderr}\n--- nginx.conf ---\n${adapted}`);
-    return r.stderr;
-  } finally {
-    spawnSync('ip', ['netns', 'delete', ns]);
-    rmSync(dir, { recursive: true, force: true });
-  }
+export function recordNginxConf(conf: string): void {
+  const file = nginxConfFile(conf);
+  if (existsSync(file)) return;
+  mkdirSync(NGINX_CONF_DIR, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, conf);
+  renameSync(tmp, file);
+}
+
+/** True when the conf was recorded for the system tier's `nginx -t`. */
+export function recordedNginxConf(conf: string): boolean {
+  return existsSync(nginxConfFile(conf));
 }
 
 /**

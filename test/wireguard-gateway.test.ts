@@ -7,7 +7,8 @@ import { Construct } from 'constructs';
 import {
   ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ProxiedService, ReplicaSpread, WireguardGateway, WireguardGatewayProps, WireguardKey,
 } from '../src';
-import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, nginxTest, synth, testChart, testGateway, validateWithSchemas } from './util';
+import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, recordedNginxConf, synth, testChart, testGateway, validateWithSchemas } from './util';
+import { LIVE_FILES } from '../src/_contract';
 
 function smallGateway(props = {}) {
   const gw = testGateway(props);
@@ -355,7 +356,7 @@ describe('WireguardGateway', () => {
     const changed = smallGateway(restart);
     changed.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
     expect(checksum(changed)).not.toBe(a);
-    expect(configData(synth(smallGateway(restart)))['agent.sh']).toContain('LIVE=0');
+    expect(configData(synth(smallGateway(restart)))['start.env']).toContain('\nlive_updates=0\n');
   });
 
   test('configUpdates LIVE (the default): peers, routes and allowPeers do not touch the pod template', () => {
@@ -381,7 +382,7 @@ describe('WireguardGateway', () => {
     expect(new Set(deployments).size).toBe(1);
     const annotations = findObject(synthesized[0], 'Deployment').spec.template.metadata.annotations;
     expect(Object.keys(annotations)).toEqual(['wireguard-gateway.cdk8s.io/restart-checksum']);
-    expect(configData(synthesized[0])['agent.sh']).toContain('LIVE=1');
+    expect(configData(synthesized[0])['start.env']).toContain('\nlive_updates=1\n');
   });
 
   test('configUpdates LIVE: what a running pod cannot apply still rolls it', () => {
@@ -392,9 +393,12 @@ describe('WireguardGateway', () => {
       return JSON.stringify(findObject(synth(gw), 'Deployment').spec.template);
     };
     const base = template({});
-    // the start scripts (resolver settings), images, resources, the listen port, a new Secret volume
+    // the settings the containers read at start (start.env: the resolver), images, resources, the listen port, a new Secret volume
     expect(template({ dnsCacheValidity: Duration.seconds(9) })).not.toBe(base);
+    expect(template({ resolverTimeout: Duration.seconds(3) })).not.toBe(base);
+    expect(template({ ipv6: true })).not.toBe(base);
     expect(template({ resolverAddresses: ['10.96.0.10'] })).not.toBe(base);
+    expect(template({ resolverAddresses: ['10.96.0.11'] })).not.toBe(template({ resolverAddresses: ['10.96.0.10'] }));
     expect(template({ nginxImage: 'registry.example/nginx:2' })).not.toBe(base);
     expect(template({ listenPort: 51821 })).not.toBe(base);
     const agentResources = {
@@ -411,7 +415,7 @@ describe('WireguardGateway', () => {
   test('config-id is the checksum of the files a running pod applies', () => {
     const data = configData(synth(smallGateway()));
     const id = createHash('sha256');
-    for (const f of ['nginx.conf', 'init.sh', 'wg0.conf', 'connection-info.json']) id.update(data[f]);
+    for (const f of ['nginx.conf', 'init.sh', 'wg0.conf', 'connection-info.json', 'routes.tsv', 'peers.tsv', 'live.env']) id.update(data[f]);
     expect(data['config-id']).toBe(id.digest('hex') + '\n');
   });
 
@@ -442,16 +446,16 @@ describe('WireguardGateway', () => {
     expect(render()).toBe(render());
   });
 
-  test('the rendered nginx.conf of a gateway with every feature passes real nginx -t', () => {
+  test('the rendered nginx.conf of a gateway with every feature is recorded for the system tier\'s real nginx -t', () => {
     const gw = testGateway({ dnsCacheValidity: Duration.seconds(3), resolverAddresses: ['10.96.0.10', 'fd00::10'] });
     const laptop = gw.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
     gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, allowPeers: [laptop] });
     gw.addProxiedService('pg-replica', { serviceName: 'pg-replica', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 5432 });
     gw.addProxiedService('pg-admin', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, address: '10.99.0.200', listenPort: 15432 });
     gw.addManagedDbRoute('rds', { host: 'rds.example.com', port: 3306, cidrs: ['10.20.0.0/16'], idleTimeout: Duration.hours(2) });
-    const conf = configData(synth(gw))['nginx.conf'];
-    expect(conf).toContain('resolver 10.96.0.10 [fd00::10] valid=3s ipv6=off;');
-    expect(nginxTest(conf)).toContain('test is successful');
+    const data = configData(synth(gw));
+    expect(data['start.env']).toContain('\nresolver_addresses=10.96.0.10 fd00::10\nresolver_valid_seconds=3\n');
+    expect(recordedNginxConf(data['nginx.conf'])).toBe(true);
   });
 
   describe('names and labels', () => {
@@ -491,6 +495,29 @@ describe('WireguardGateway', () => {
         'NetworkPolicy wireguard/gw', 'PodDisruptionBudget wireguard/gw', 'Secret wireguard/gw', 'Service wireguard/gw',
       ]);
       expect(JSON.stringify(a)).not.toMatch(/-c8[0-9a-f]{6}"/); // no path hash anywhere
+    });
+
+    test('moving the gateway does not roll the pod: the restart checksum stays; the files that name the path change, and apply live', () => {
+      // GIVEN the gateway at vpn/gw, and the same gateway moved to vpn/network/gw
+      const before = new Chart(Testing.app(), 'vpn', { namespace: 'wireguard' });
+      const after = new Chart(Testing.app(), 'vpn', { namespace: 'wireguard' });
+      everyObject(before);
+      everyObject(new Construct(after, 'network'));
+      // WHEN
+      const a = synth(before);
+      const b = synth(after);
+      // THEN the Deployment is the same, restart checksum included: no pod rolls
+      const annotation = (o: any[]) => findObject(o, 'Deployment').spec.template.metadata.annotations['wireguard-gateway.cdk8s.io/restart-checksum'];
+      expect(annotation(b)).toMatch(/^[0-9a-f]{64}$/);
+      expect(annotation(b)).toBe(annotation(a));
+      expect(findObject(b, 'Deployment')).toEqual(findObject(a, 'Deployment'));
+      // AND what changes is the ConfigMap's live files (comments naming the path, connection-info.json's
+      // "gateway"), so config-id: the agent applies it live (an nginx reload, nothing else)
+      const [da, db] = [configData(a), configData(b)];
+      const changed = Object.keys(da).filter((f) => da[f] !== db[f]).sort();
+      expect(changed).toEqual(['config-id', 'connection-info.json', 'live.env', 'nginx.conf', 'peers.tsv', 'routes.tsv', 'wg0.conf']);
+      expect(changed.filter((f) => f !== 'config-id' && !(LIVE_FILES as readonly string[]).includes(f))).toEqual([]);
+      expect(db['start.env']).toBe(da['start.env']);
     });
 
     test('the name prop names every object and sets the instance label; the id does not matter then', () => {

@@ -5,7 +5,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { ConnectionInfo, ConnectionInfoError, ConnectionInfoPeer, parseConnectionInfo } from '../_connection-info';
-import { FILES } from '../_model';
+import { FILES } from '../_contract';
 import { reachableAddresses } from '../_render-client';
 import { ClientAllowedIps } from '../gateway-options';
 import { CliError } from './command';

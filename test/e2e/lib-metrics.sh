@@ -23,7 +23,7 @@ E2E_SESSIONS_LOG_ROTATE_BYTES=${E2E_SESSIONS_LOG_ROTATE_BYTES:-4096}
 
 # e2e_metrics_adapt: called by e2e_adapt; with metrics on, the adaptation above.
 e2e_metrics_adapt() {
-  grep -q '^SESSIONS_LOG_ROTATE_BYTES=' "$POD_CONFIG_DIR/start-nginx.sh" || return 0
+  grep -q '^metrics_port=[0-9]' "$POD_CONFIG_DIR/start.env" || return 0
   E2E_NGINX_ENV+=("SESSIONS_LOG_ROTATE_BYTES=$E2E_SESSIONS_LOG_ROTATE_BYTES")
   [ -n "$E2E_POD" ] || e2e_adaptation "sessions log: start-nginx.sh rotates it at $E2E_SESSIONS_LOG_ROTATE_BYTES bytes (env SESSIONS_LOG_ROTATE_BYTES) instead of 1 MiB, so that the suite's sessions rotate it many times"
 }
@@ -36,7 +36,7 @@ e2e_metrics_config() {
     node "$E2E_PROM_TOOL" config "$E2E_MANIFEST" "$dir" "$E2E_GW_POD_IP" >"$E2E_STATE/prometheus-config.log" 2>&1 \
       || { cat "$E2E_STATE/prometheus-config.log" >&2; return 1; }
   fi
-  # shellcheck disable=SC1091
+  # shellcheck disable=SC1091 # written by the harness at run time (tools/prometheus.js)
   source "$dir/scrape.env"
 }
 

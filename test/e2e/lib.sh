@@ -171,7 +171,7 @@ e2e_cleanup() {
     # Only processes inside this run's own namespaces.
     pids=$(ip netns pids "$ns" 2>/dev/null) || true
     if [ -n "$pids" ]; then
-      # shellcheck disable=SC2086
+      # shellcheck disable=SC2086 # a list of PIDs, one argument each
       kill -KILL $pids 2>/dev/null || true
     fi
     ip netns delete "$ns" 2>/dev/null || true
@@ -190,7 +190,7 @@ e2e_cleanup() {
 
 # --- Prerequisites ----------------------------------------------------------------
 
-e2e_postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+e2e_postgres_bin() { printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1; }
 
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
@@ -256,7 +256,7 @@ e2e_synth() {
   wait "$cc_pid" || { echo "client-configs.ts failed:" >&2; cat "$E2E_STATE/client-configs.log" >&2; rc=1; }
   wait "$variants_pid" || { echo "variants.ts failed:" >&2; cat "$E2E_STATE/variants.log" >&2; rc=1; }
   [ "$rc" = 0 ] || return 1
-  E2E_MANIFEST=$(ls "$E2E_RUN"/synth/*.k8s.yaml 2>/dev/null | head -n1)
+  E2E_MANIFEST=$(find "$E2E_RUN/synth" -maxdepth 1 -name '*.k8s.yaml' | sort | head -n1)
   [ -n "$E2E_MANIFEST" ] || { echo "cdk8s synth wrote no *.k8s.yaml into $E2E_RUN/synth" >&2; return 1; }
 }
 
@@ -270,7 +270,7 @@ e2e_extract() {
 # e2e_pod_env: the current pod's pod.env, with the containers' /bin/sh as busybox sh.
 e2e_pod_env() {
   local c
-  # shellcheck disable=SC1091
+  # shellcheck disable=SC1091 # written by tools/extract.js at run time
   source "$E2E_POD_DIR/pod.env"
   for c in POD_INIT_CMD POD_NGINX_CMD POD_AGENT_CMD POD_READY_CMD; do
     local -n cmd=$c
@@ -280,6 +280,11 @@ e2e_pod_env() {
   done
   # The containers' environment, the downward API's values as the kubelet gives this pod.
   e2e_env E2E_INIT_ENV "${POD_INIT_ENV[@]}" && e2e_env E2E_NGINX_ENV "${POD_NGINX_ENV[@]}" && e2e_env E2E_AGENT_ENV "${POD_AGENT_ENV[@]}" || return 1
+  # Adaptations "mount paths" and "interface name": the scripts are run unchanged and told
+  # where their volumes are, and which interface to manage, through their variables.
+  E2E_INIT_ENV+=("${POD_INIT_PATH_ENV[@]}" "WG_IF=$WG_GW_IF")
+  E2E_NGINX_ENV+=("${POD_NGINX_PATH_ENV[@]}")
+  E2E_AGENT_ENV+=("${POD_AGENT_PATH_ENV[@]}" "WG_IF=$WG_GW_IF")
   e2e_metrics_adapt
 }
 
@@ -307,23 +312,19 @@ E2E_ADAPTATIONS=()
 e2e_adaptation() { E2E_ADAPTATIONS+=("$1"); echo "adaptation: $1" >>"$E2E_STATE/adaptations.log"; }
 
 # e2e_adapt_generation DIR: the adaptations of one generation of the ConfigMap's
-# files (the first one, and each one an update stages).
+# files (the first one, and each one an update stages). The scripts are never edited.
 e2e_adapt_generation() {
-  local dir=$1 f
-  # The scripts name the interface wg0; wireguard-go's sockets are global.
-  [ "$(grep -c '^WG_IF="wg0"$' "$dir/init.sh")" = 1 ] \
-    || { echo "adaptation 'interface name' no longer applies: $dir/init.sh has no single line WG_IF=\"wg0\"" >&2; return 1; }
-  for f in "$dir"/*.sh; do sed -i "s/^WG_IF=\"wg0\"\$/WG_IF=\"$WG_GW_IF\"/" "$f"; done
+  local dir=$1
   # Debian builds the stream module as a dynamic module; the nginx images build it in.
   grep -q '^load_module ' "$dir/nginx.conf" || sed -i "1i load_module $E2E_STREAM_MODULE;" "$dir/nginx.conf"
 }
 
 e2e_adapt() {
   local d
-  e2e_adaptation "mount paths: the pod's volume mounts are directories of the run (${POD_MOUNTS[*]})"
+  e2e_adaptation "mount paths: the pod's volume mounts are directories of the run (${POD_MOUNTS[*]}), named in the commands and nginx.conf; the scripts get them as env variables (init: ${POD_INIT_PATH_ENV[*]}; nginx: ${POD_NGINX_PATH_ENV[*]}; agent: ${POD_AGENT_PATH_ENV[*]})"
   e2e_adaptation "ConfigMap volume: the kubelet's AtomicWriter layout (..data -> ..<timestamp>/, a symlink per key); an update writes a new directory and swaps ..data"
   e2e_adapt_generation "$(readlink -f "$POD_CONFIG_DIR/..data")" || return 1
-  e2e_adaptation "interface name: the scripts' WG_IF=\"wg0\" -> WG_IF=\"$WG_GW_IF\" (wireguard-go sockets are global)"
+  e2e_adaptation "interface name: env WG_IF=$WG_GW_IF for the init container and the agent (the scripts' default is wg0; wireguard-go sockets are global)"
   e2e_adaptation "wireguard-go shim: 'ip link add dev <if> type wireguard' in init.sh starts wireguard-go (test/e2e/shim/ip); no kernel module here"
   e2e_adaptation "load_module $E2E_STREAM_MODULE; prepended to nginx.conf (Debian's stream module is dynamic)"
 
@@ -348,17 +349,17 @@ e2e_adapt() {
 # e2e_env ARRAY NAME=VALUE...: a container's environment into ARRAY, with the
 # downward API's values (NAME=@fieldRef:<path>) supplied as the kubelet would.
 e2e_env() {
-  local -n out=$1
+  local -n env_out=$1
   local kv
   shift
-  out=()
+  env_out=()
   for kv in "$@"; do
     case ${kv#*=} in
       @fieldRef:status.podIP)
-        out+=("${kv%%=*}=$E2E_POD_IP")
+        env_out+=("${kv%%=*}=$E2E_POD_IP")
         [ -n "$E2E_POD" ] || e2e_adaptation "downward API: env ${kv%%=*} (fieldRef status.podIP) = the pod's address $E2E_POD_IP" ;;
       @fieldRef:*) echo "e2e: env ${kv%%=*} comes from ${kv#*=}, which the harness does not supply" >&2; return 1 ;;
-      *) out+=("$kv") ;;
+      *) env_out+=("$kv") ;;
     esac
   done
 }
@@ -458,12 +459,13 @@ e2e_dns_set() {
 
 # e2e_dns_records [ROUTE=IP ...]: the records for the example's routes, with
 # the given routes' names pointed elsewhere.
+# shellcheck disable=SC2120 # run.sh and bench/datapath.sh pass ROUTE=IP arguments; lib.sh does not
 e2e_dns_records() {
-  declare -A ip=([postgres]=$E2E_PG_IP [redis]=$E2E_REDIS_IP [orders-db]=$E2E_MANAGED_DB_IP)
-  local kv r out=()
-  for kv in "$@"; do ip[${kv%%=*}]=${kv#*=}; done
-  for r in "${ROUTE_NAMES[@]}"; do out+=("${ROUTE_HOST[$r]}=${ip[$r]}"); done
-  printf '%s\n' "${out[@]}"
+  declare -A to=([postgres]=$E2E_PG_IP [redis]=$E2E_REDIS_IP [orders-db]=$E2E_MANAGED_DB_IP)
+  local kv r records=()
+  for kv in "$@"; do to[${kv%%=*}]=${kv#*=}; done
+  for r in "${ROUTE_NAMES[@]}"; do records+=("${ROUTE_HOST[$r]}=${to[$r]}"); done
+  printf '%s\n' "${records[@]}"
 }
 
 e2e_dns_start() {
@@ -512,6 +514,7 @@ e2e_listening() { [ -n "$(ip netns exec "$1" ss -Hltn "src $2:$3")" ]; }
 e2e_backends_up() {
   local rport=${ROUTE_TARGET_PORT[redis]} records
   if [ ! -f "$E2E_RUN/dns/hosts" ]; then
+    # shellcheck disable=SC2119 # no argument: the example's own records
     mapfile -t records < <(e2e_dns_records)
     e2e_dns_write "${records[@]}"
   fi
@@ -563,6 +566,7 @@ e2e_descendants() {
   local p c
   for p in "$@"; do
     echo "$p"
+    # shellcheck disable=SC2013 # the children files hold PIDs separated by spaces: words, on purpose
     for c in $(cat "/proc/$p/task/"*/children 2>/dev/null); do e2e_descendants "$c"; done
   done
 }
@@ -573,7 +577,7 @@ e2e_nginx_kill() {
   local top all p
   top=$(e2e_pid "nginx$E2E_POD") || return 1
   all=$(e2e_descendants "$top")
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # a list of PIDs, one argument each
   kill -KILL $all 2>/dev/null
   for p in $all; do e2e_wait_until 5 "nginx process $p to exit" e2e_gone "$p" || return 1; done
   rm -f "$E2E_STATE/pids/nginx$E2E_POD"

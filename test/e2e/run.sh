@@ -38,6 +38,14 @@ done
 BUDGET_SECONDS=300
 BREAK=",${E2E_BREAK:-},"
 breaking() { [[ $BREAK == *",$1,"* ]]; }
+# break_edit KNOB FILE SED_SCRIPT: a knob's edit of this run's copy of a synthesized
+# file; fails when it changes nothing (the file no longer has what the knob breaks).
+break_edit() {
+  local before
+  before=$(cksum <"$2")
+  sed -i "$3" "$2"
+  [ "$(cksum <"$2")" != "$before" ] || { echo "E2E_BREAK=$1 no longer applies: sed '$3' changes nothing in $2" >&2; return 1; }
+}
 
 # --- Deliberate breakages (E2E_BREAK) ---------------------------------------------
 # Each edits the synthesized files of this run only (or the harness's steps),
@@ -75,13 +83,15 @@ apply_breakages() {
     echo "BREAKAGE (deliberate): $b: ${BREAKAGES[$b]}"
   done
   if breaking literal-proxy-pass; then
-    sed -i -E -e 's/^(\s*)set \$backend "([^"]+)";$/\1proxy_pass \2;/' -e '/^\s*proxy_pass \$backend;$/d' "$conf"
+    # shellcheck disable=SC2016 # a sed script: its $ are literal
+    break_edit literal-proxy-pass "$conf" 's/^\(\s*\)set \$backend "\([^"]*\)";$/\1proxy_pass \2;/; /^\s*proxy_pass \$backend;$/d' || return 1
   fi
-  if breaking no-allow-list; then sed -i -E '/^\s*(allow|deny) [^;]*;$/d' "$conf"; fi
-  if breaking worker-connections-256; then sed -i -E 's/^(\s*worker_connections) [0-9]+;/\1 256;/' "$conf"; fi
-  if breaking no-hup; then sed -i 's/^  kill -HUP "\$pid"$/  : no SIGHUP/' "$gen/start-nginx.sh"; fi
-  if breaking no-rollback; then sed -i 's/^rollback() {$/rollback() { return 0/' "$gen/agent.sh"; fi
-  apply_live_breakages "$gen"
+  if breaking no-allow-list; then break_edit no-allow-list "$conf" '/^\s*\(allow\|deny\) [^;]*;$/d' || return 1; fi
+  if breaking worker-connections-256; then break_edit worker-connections-256 "$conf" 's/^\(\s*worker_connections\) [0-9]\+;/\1 256;/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking no-hup; then break_edit no-hup "$gen/start-nginx.sh" 's/^  kill -HUP "\$pid"$/  : no SIGHUP/' || return 1; fi
+  if breaking no-rollback; then break_edit no-rollback "$gen/agent.sh" 's/^rollback() {$/rollback() { return 0/' || return 1; fi
+  apply_live_breakages "$gen" || return 1
   if breaking stranger-is-peer; then
     printf '\n# BREAKAGE stranger-is-peer\n[Peer]\nPublicKey = %s\nAllowedIPs = %s/32\n' "$STRANGER_PUB" "$STRANGER_ADDR" >>"$gen/wg0.conf"
   fi
@@ -176,11 +186,11 @@ t03() {
 
 t04() {
   local a b
-  [ "${ROUTE_PORT[postgres]}" = "${ROUTE_PORT[orders-db]}" ] && [ "${ROUTE_ADDR[postgres]}" != "${ROUTE_ADDR[orders-db]}" ] \
+  { [ "${ROUTE_PORT[postgres]}" = "${ROUTE_PORT[orders-db]}" ] && [ "${ROUTE_ADDR[postgres]}" != "${ROUTE_ADDR[orders-db]}" ]; } \
     || { echo "the example no longer has two routes on one port (postgres $(route postgres), orders-db $(route orders-db))"; return 1; }
   a=$(e2e_psql laptop postgres "select current_setting('cluster_name')" 2>&1) || { echo "route postgres: $a"; return 1; }
   b=$(e2e_psql laptop orders-db "select current_setting('cluster_name')" 2>&1) || { echo "route orders-db: $b"; return 1; }
-  [ "$a" = in-cluster ] && [ "$b" = managed-db ] \
+  { [ "$a" = in-cluster ] && [ "$b" = managed-db ]; } \
     || { echo "port ${ROUTE_PORT[postgres]}: $(route postgres) reached '$a' and $(route orders-db) reached '$b'; expected in-cluster and managed-db"; return 1; }
   echo "port ${ROUTE_PORT[postgres]}: $(route postgres) -> $a, $(route orders-db) -> $b"
 }
@@ -354,6 +364,7 @@ variant() { echo "$E2E_RUN/variants/$1/gateway.k8s.yaml"; }
 
 # variant_route VARIANT ROUTE: the route's address:port in that variant's connection-info.json.
 variant_route() {
+  # shellcheck disable=SC2016 # JavaScript for node: its template literals are not the shell's
   node -e '
     const y = require(process.argv[1]); const fs = require("fs");
     const cm = y.parseAllDocuments(fs.readFileSync(process.argv[2], "utf8")).map((d) => d.toJS())
@@ -375,7 +386,7 @@ live_swap() {
     bad-wg-conf) echo 'AllowedIPs = everything, please' >>"$gen/wg0.conf" ;;
     bad-nginx-conf) echo 'stream { server { listen' >>"$gen/nginx.conf" ;;
   esac
-  apply_live_breakages "$gen"
+  apply_live_breakages "$gen" || return 1
   SWAP_ID=$(head -c 16 "$gen/config-id")
   SWAP_LOG=$(wc -l <"$E2E_STATE/agent.log" 2>/dev/null || echo 0)
   SWAP_MS=$(e2e_now_ms)
@@ -443,7 +454,7 @@ live_end() {
 
 # live_to VARIANT: swaps a variant in and waits until the agent applied it (between tests).
 live_to() {
-  live_swap "$1" >/dev/null && wait_agent "$SWAP_ID" applied 10 >/dev/null || { echo "could not bring the gateway to variant $1"; return 1; }
+  { live_swap "$1" >/dev/null && wait_agent "$SWAP_ID" applied 10 >/dev/null; } || { echo "could not bring the gateway to variant $1"; return 1; }
 }
 
 t14() {
@@ -460,7 +471,7 @@ t14() {
     out=$(e2e_net tablet until-ok "$(route postgres)" --proto pg --since "$SWAP_MS" --max-ms 3000 --deadline-ms 8000) || rc=1
     echo "tablet (brought up once the gateway had it): $out"
     reaction_of t14 "new peer reaches its routes" "$out"
-    e2e_psql tablet postgres "select 1" >/dev/null 2>&1 && echo "tablet: psql through route postgres works" || { echo "tablet: psql failed"; rc=1; }
+    if e2e_psql tablet postgres "select 1" >/dev/null 2>&1; then echo "tablet: psql through route postgres works"; else echo "tablet: psql failed"; rc=1; fi
   fi
   wait_agent "$SWAP_ID" applied || rc=1
   live_end || rc=1
@@ -499,9 +510,11 @@ t16() {
   sleep 1
   finish hold-removed || rc=1
   gone_ms=$(e2e_now_ms)
-  e2e_wait_until 5 "$addr to leave $WG_GW_IF" bash -c "! ip -n $NS_GW -4 address show dev $WG_GW_IF | grep -q ' $addr/32 '" \
-    && echo "$addr left $WG_GW_IF $(($(e2e_now_ms) - gone_ms)) ms after its last session closed: $(grep "removed service address $addr" "$E2E_STATE/agent.log" | tail -n 1)" \
-    || { echo "$addr is still on $WG_GW_IF 5 s after its last session closed"; rc=1; }
+  if e2e_wait_until 5 "$addr to leave $WG_GW_IF" bash -c "! ip -n $NS_GW -4 address show dev $WG_GW_IF | grep -q ' $addr/32 '"; then
+    echo "$addr left $WG_GW_IF $(($(e2e_now_ms) - gone_ms)) ms after its last session closed: $(grep "removed service address $addr" "$E2E_STATE/agent.log" | tail -n 1)"
+  else
+    echo "$addr is still on $WG_GW_IF 5 s after its last session closed"; rc=1
+  fi
   live_end || rc=1
   return "$rc"
 }
@@ -579,9 +592,12 @@ t19() {
 # apply_live_breakages GEN_DIR: the knobs that act on each staged generation.
 apply_live_breakages() {
   local gen=$1
-  if breaking setconf; then sed -i 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg setconf "$WG_IF" \/dev\/stdin/' "$gen/init.sh"; fi
-  if breaking addconf; then sed -i 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg addconf "$WG_IF" \/dev\/stdin/' "$gen/init.sh"; fi
-  if breaking prune-ignores-sessions; then sed -i 's/^    if in_use "\$a"; then continue; fi$/    :/' "$gen/init.sh"; fi
+  # shellcheck disable=SC2016 # sed scripts: their $ are literal
+  if breaking setconf; then break_edit setconf "$gen/init.sh" 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg setconf "$WG_IF" \/dev\/stdin/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking addconf; then break_edit addconf "$gen/init.sh" 's/| wg syncconf "\$WG_IF" \/dev\/stdin$/| wg addconf "$WG_IF" \/dev\/stdin/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking prune-ignores-sessions; then break_edit prune-ignores-sessions "$gen/init.sh" 's/^    if in_use "\$a"; then continue; fi$/    :/' || return 1; fi
   apply_metrics_breakages "$gen"
 }
 
@@ -590,7 +606,6 @@ apply_live_breakages() {
 # ha1 (the laptop's rendered file) and ha2 (ci-runner's) reach the pods through the
 # load balancer's address, with only their Endpoint changed. See lib.sh for the emulation.
 
-POD_LB_IP_a=10.250.1.2
 ha_pod() { e2e_pod_use "$1"; }                    # "" is pod A
 ha_peer_endpoint() { ip netns exec "e2e-$E2E_ID-gw$1" wg show "wg${E2E_ID}${1:-g}" endpoints | awk -v k="$2" '$1 == k { print $2 }'; }
 ha_on() { [ "$(ha_peer_endpoint "$1" "$2" | cut -d: -f1)" = "$3" ]; }
@@ -671,8 +686,8 @@ t20() {
   ha_setup || { echo "the two replicas, the load balancer or the clients did not come up"; return 1; }
   e2e_wait_until 10 "ha2's handshake" bash -c "ip netns exec e2e-$E2E_ID-gwb wg show wg${E2E_ID}b endpoints | grep -q 172.30.2.2" \
     || { echo "pod B never heard from ha2 (own key? load balancer?)"; rc=1; }
-  ha_on "" "${PEER_PUBLIC_KEY[laptop]}" 172.30.1.2 && echo "ha1 (laptop's file, Endpoint $E2E_VIP) is on pod A" || { echo "ha1 is not on pod A"; rc=1; }
-  ha_on b "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 (ci-runner's file, Endpoint $E2E_VIP) is on pod B" || { echo "ha2 is not on pod B"; rc=1; }
+  if ha_on "" "${PEER_PUBLIC_KEY[laptop]}" 172.30.1.2; then echo "ha1 (laptop's file, Endpoint $E2E_VIP) is on pod A"; else echo "ha1 is not on pod A"; rc=1; fi
+  if ha_on b "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2; then echo "ha2 (ci-runner's file, Endpoint $E2E_VIP) is on pod B"; else echo "ha2 is not on pod B"; rc=1; fi
   for c in ha1 ha2; do
     out=$(E2E_PSQL_TIMEOUT=5 ip netns exec "${NS_CLIENT[$c]}" env PGCONNECT_TIMEOUT=5 psql -XAtq \
       "host=${ROUTE_ADDR[postgres]} port=${ROUTE_PORT[postgres]} user=postgres dbname=postgres sslmode=disable" -c "select 'through the Service'" 2>&1) \
@@ -688,7 +703,7 @@ t21() {
   ha_hold hold-ha ha1 50 || return 1
   ha_hold hold-drain ha2 10 || return 1
   # The rolling update: a new pod first (maxSurge 1), ready by its own probe.
-  e2e_pod_up c 3 && e2e_gateway_up && e2e_lb_attach 3 || { echo "pod C did not start"; return 1; }
+  { e2e_pod_up c 3 && e2e_gateway_up && e2e_lb_attach 3; } || { echo "pod C did not start"; return 1; }
   ha_wait_ready || return 1
   e2e_lb_endpoints 10.250.3.2 10.250.1.2 || return 1
   # Then the old one is deleted: terminating, out of the Service's choice for new
@@ -704,7 +719,7 @@ t21() {
   breaking stale-conntrack || e2e_lb_forget 10.250.2.2
   ha_pod ""
   ha_recover ha2 25000 "pod B went away (rolling update)" || rc=1
-  ha_on c "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 is on pod C now, with its unchanged file" || { echo "ha2 is not on pod C"; rc=1; }
+  if ha_on c "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2; then echo "ha2 is on pod C now, with its unchanged file"; else echo "ha2 is not on pod C"; rc=1; fi
   finish hold-ha || rc=1
   return "$rc"
 }
@@ -720,7 +735,7 @@ t22() {
   breaking stale-conntrack || e2e_lb_forget 10.250.3.2
   ha_pod ""
   ha_recover ha2 25000 "pod C was killed" || rc=1
-  ha_on "" "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2 && echo "ha2 is on pod A now, with its unchanged file" || { echo "ha2 is not on pod A"; rc=1; }
+  if ha_on "" "${PEER_PUBLIC_KEY[ci-runner]}" 172.30.2.2; then echo "ha2 is on pod A now, with its unchanged file"; else echo "ha2 is not on pod A"; rc=1; fi
   finish hold-ha || rc=1
   return "$rc"
 }
@@ -729,13 +744,14 @@ t23() {
   local rc=0 out
   ha_pod ""
   if breaking probe-ignores-nginx; then
-    sed -i 's/^    socket "\${l%:\*}" "\${l#\*:}" 0A || .*$/    :/' "$POD_AGENT_DIR/good/init.sh"
+    # shellcheck disable=SC2016 # a sed script: its $ are literal
+    break_edit probe-ignores-nginx "$POD_AGENT_DIR/good/init.sh" 's/^  \[ -z "\$missing" \] || .*$/  :/' || return 1
   fi
-  out=$(e2e_ready) && echo "pod A, healthy: probe exit 0: $out" || { echo "pod A is healthy but its probe says: $out"; rc=1; }
+  if out=$(e2e_ready); then echo "pod A, healthy: probe exit 0: $out"; else echo "pod A is healthy but its probe says: $out"; rc=1; fi
   e2e_nginx_kill || return 1
   out=$(e2e_ready) && { echo "nginx is down on pod A but its probe passed: $out"; rc=1; } || echo "pod A without nginx: probe failed as it must: $out"
   e2e_nginx_start || return 1
-  out=$(e2e_ready) && echo "pod A, nginx back: probe exit 0" || { echo "nginx is back on pod A but its probe says: $out"; rc=1; }
+  if out=$(e2e_ready); then echo "pod A, nginx back: probe exit 0"; else echo "nginx is back on pod A but its probe says: $out"; rc=1; fi
   # A replica whose init container failed (no private key): the kubelet keeps its containers
   # from starting; its probe, run anyway, says why it is not ready.
   e2e_pod_up d 4 || return 1
@@ -802,12 +818,16 @@ TESTS+=(
 apply_metrics_breakages() {
   local gen=$1
   [ -f "$gen/metrics.sh" ] || return 0
-  if breaking metrics-wrong-type; then sed -i 's/^\(.*# TYPE wireguard_sent_bytes_total\) counter/\1 gauge/' "$gen/metrics.sh"; fi
-  if breaking metrics-no-deny; then sed -i -E '/^    deny [0-9.]+; #/d' "$gen/nginx.conf"; fi
-  if breaking no-friendly-names; then sed -i 's/\$1 == "N" { name\[\$2\] = \$3; next }/$1 == "N" { next }/' "$gen/metrics.sh"; fi
-  if breaking sessions-count-all-states; then sed -i 's/NR > 1 \&\& \$4 == "01" { est/NR > 1 { est/' "$gen/metrics.sh"; fi
-  if breaking no-tally; then sed -i 's/ tally "\$\*";//' "$gen/agent.sh"; fi
-  if breaking rotate-without-reopen; then sed -i 's/ && kill -USR1 "\$pid"//' "$gen/start-nginx.sh"; fi
+  if breaking metrics-wrong-type; then break_edit metrics-wrong-type "$gen/metrics.sh" 's/^\(.*# TYPE wireguard_sent_bytes_total\) counter/\1 gauge/' || return 1; fi
+  if breaking metrics-no-deny; then break_edit metrics-no-deny "$gen/nginx.conf" '/^    deny [0-9.]\+; #/d' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking no-friendly-names; then break_edit no-friendly-names "$gen/metrics.sh" 's/\$1 == "N" { name\[\$2\] = \$3; next }/$1 == "N" { next }/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking sessions-count-all-states; then break_edit sessions-count-all-states "$gen/metrics.sh" 's/NR > 1 \&\& \$4 == "01" { est/NR > 1 { est/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking no-tally; then break_edit no-tally "$gen/agent.sh" 's/then tally "\$\*"; fi$/then :; fi/' || return 1; fi
+  # shellcheck disable=SC2016 # a sed script: its $ are literal
+  if breaking rotate-without-reopen; then break_edit rotate-without-reopen "$gen/start-nginx.sh" 's/ && kill -USR1 "\$pid"//' || return 1; fi
   return 0
 }
 
@@ -933,14 +953,17 @@ t34() {
   metrics_up || return 1
   a0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="applied"}')
   r0=$(e2e_promql_value 'wireguard_gateway_config_reloads_total{result="rejected"}')
-  [ -n "$a0" ] && [ -n "$r0" ] || { echo "no reload counters in Prometheus"; return 1; }
+  { [ -n "$a0" ] && [ -n "$r0" ]; } || { echo "no reload counters in Prometheus"; return 1; }
   live_swap add-peer || return 1
   wait_agent "$SWAP_ID" applied || rc=1
   out=$(e2e_prom_wait 40 "the applied change counted" "wireguard_gateway_config_reloads_total{result=\"applied\"} >= $a0 + 1 and on() wireguard_gateway_info{config_id=\"$SWAP_ID\"}") || rc=1
   echo "add-peer applied: reloads{applied} $a0 -> $(echo "$out" | awk '{ print $NF }'); serving config $(e2e_promql 'wireguard_gateway_info' | grep -o 'config_id="[^"]*"'); up to date: $(e2e_promql_value wireguard_gateway_config_up_to_date)"
   tablet=$(awk '/^Address/ { sub(/\/.*/, "", $3); print $3 }' "$E2E_RUN/clients/rendered/tablet.conf")
-  grep -q "^    deny $tablet; " "$POD_NGINX_RUN_DIR/nginx.conf" && echo "nginx reloaded with the new peer's address refused on the metrics server (deny $tablet)" \
-    || { echo "nginx's metrics server does not refuse the new peer $tablet"; rc=1; }
+  if grep -q "^    deny $tablet; " "$POD_NGINX_RUN_DIR/nginx.conf"; then
+    echo "nginx reloaded with the new peer's address refused on the metrics server (deny $tablet)"
+  else
+    echo "nginx's metrics server does not refuse the new peer $tablet"; rc=1
+  fi
   # A different configuration (base), broken: its config-id differs from the one served.
   live_swap base bad-wg-conf || return 1
   wait_agent "$SWAP_ID" 'rejected, nothing applied' || rc=1
@@ -992,10 +1015,10 @@ t36() {
   rotations=$(($(grep -c 'rotated the sessions log' "$E2E_STATE/nginx.log") - before_rot))
   [ "$rotations" -ge 2 ] || { echo "the sessions log rotated $rotations times during the test; the test proves nothing"; rc=1; }
   echo "the sessions log rotated $rotations times during the test (at $E2E_SESSIONS_LOG_ROTATE_BYTES bytes)"
-  echo "shared emptyDir: $(cd "$POD_STATE_DIR" && ls | paste -sd ' ' -), $(du -sk "$POD_STATE_DIR" | cut -f1) KiB"
+  echo "shared emptyDir: $(find "$POD_STATE_DIR" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | paste -sd ' ' -), $(du -sk "$POD_STATE_DIR" | cut -f1) KiB"
   [ "$(du -sk "$POD_STATE_DIR" | cut -f1)" -lt 1024 ] || { echo "the shared emptyDir holds over 1 MiB"; rc=1; }
   if metrics_up; then
-    out=$(e2e_prom_wait 30 "Prometheus to show the count" "$q == $SETTLED") && echo "Prometheus: $out" || { echo "$out"; rc=1; }
+    if out=$(e2e_prom_wait 30 "Prometheus to show the count" "$q == $SETTLED"); then echo "Prometheus: $out"; else echo "$out"; rc=1; fi
   else
     rc=1
   fi

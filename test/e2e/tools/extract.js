@@ -13,11 +13,15 @@
  *                symlink per key (<key> -> ..data/<key>)
  *   secret    -> <pod-dir>/vol/<volume>/<item path> (stringData or data, with defaultMode)
  *   emptyDir  -> <pod-dir>/vol/<volume>/            (empty)
- * Adaptation "mount paths": a mountPath becomes a directory of the run, so
- * every mountPath is rewritten to that directory in the mounted files and in
- * the container commands. Nothing else in them is changed here.
+ * Adaptation "mount paths": a mountPath becomes a directory of the run. The
+ * container commands and nginx.conf name it instead (nginx.conf is a rendered
+ * configuration, with no environment to read); the shipped scripts are not
+ * changed: each container gets, as an environment variable, every script
+ * variable whose default (NAME="${NAME:-/path}") lies under one of its mounts,
+ * with the run's directory in its place. Nothing else is changed here.
  *
- * It writes <pod-dir>/pod.env (bash) with the container commands, the nginx
+ * It writes <pod-dir>/pod.env (bash) with the container commands, their
+ * environment (the manifest's, and the path variables above), the nginx
  * container's user and group, the emptyDir directories, and the routes and
  * peers from connection-info.json.
  *
@@ -73,6 +77,8 @@ mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const rewrite = (text) => mounts.reduce(
   (t, m) => t.replace(new RegExp(`${escape(m.mountPath)}(?=[/"'\\s;:})]|$)`, 'gm'), m.dir), text);
+/** The files whose paths are rewritten: nginx.conf only (the scripts take theirs from the environment). */
+const rewritten = (key, text) => (key === 'nginx.conf' ? rewrite(text) : text);
 
 /** The kubelet's timestamped directory name: ..2006_01_02_15_04_05.<random>. */
 function generationName() {
@@ -90,7 +96,7 @@ function writeGeneration(v, dir) {
   fs.mkdirSync(gen, { recursive: true, mode: 0o755 });
   for (const it of items) {
     if (cm.data?.[it.key] === undefined) fail(`ConfigMap ${cm.metadata.name} has no key ${it.key}`);
-    fs.writeFileSync(path.join(gen, it.path), rewrite(cm.data[it.key]), { mode: it.mode ?? v.configMap.defaultMode ?? 0o644 });
+    fs.writeFileSync(path.join(gen, it.path), rewritten(it.key, cm.data[it.key]), { mode: it.mode ?? v.configMap.defaultMode ?? 0o644 });
   }
   return { gen, files: items.map((i) => i.path) };
 }
@@ -171,6 +177,23 @@ const emptyDir = (mountPath) => {
   return m && volumes[m.volume].kind === 'emptyDir' ? m.dir : fail(`nothing emptyDir is mounted at ${mountPath}`);
 };
 
+// The scripts' path variables: NAME="${NAME:-/absolute/path}" in every shipped script of the
+// ConfigMap. A container gets NAME=<run directory...> for each one under one of its mounts.
+const scriptDefaults = new Map();
+for (const [key, text] of Object.entries(find('ConfigMap', configVolumes[0].configMap.name).data ?? {})) {
+  if (!key.endsWith('.sh')) continue;
+  for (const m of text.matchAll(/^([A-Z][A-Z0-9_]*)="\$\{\1:-(\/[^}$"]*)\}"$/gm)) scriptDefaults.set(m[1], m[2]);
+}
+const under = (p, dir) => p === dir || p.startsWith(`${dir}/`);
+for (const [name, value] of scriptDefaults) {
+  const below = mounts.find((m) => under(m.mountPath, value) && m.mountPath !== value && !mounts.some((o) => under(value, o.mountPath)));
+  if (below) fail(`adaptation 'mount paths' cannot give ${name}: ${below.mountPath} is mounted below its default ${value}, which is not a mount itself`);
+}
+const pathEnv = (c) => [...scriptDefaults].flatMap(([name, value]) => {
+  const m = (c.volumeMounts ?? []).map((x) => mounts.find((y) => y.mountPath === x.mountPath)).find((x) => under(value, x.mountPath));
+  return m === undefined ? [] : [`${name}=${m.dir}${value.slice(m.mountPath.length)}`];
+});
+
 const probe = agent.readinessProbe;
 if (!probe?.exec?.command?.length) fail('the agent container has no exec readiness probe');
 const preStop = main.lifecycle?.preStop?.exec?.command ?? [];
@@ -190,6 +213,9 @@ const lines = [
   arr('POD_INIT_ENV', environment(init)),
   arr('POD_NGINX_ENV', environment(main)),
   arr('POD_AGENT_ENV', environment(agent)),
+  arr('POD_INIT_PATH_ENV', pathEnv(init)),
+  arr('POD_NGINX_PATH_ENV', pathEnv(main)),
+  arr('POD_AGENT_PATH_ENV', pathEnv(agent)),
   `POD_INIT_UID=${q(user(init) ?? 0)}`,
   `POD_NGINX_UID=${q(user(main))}`,
   `POD_NGINX_GID=${q(group(main))}`,
