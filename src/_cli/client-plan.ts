@@ -123,7 +123,9 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeys: ReadonlyMa
         allowedIps: p.allowedIps,
         persistentKeepaliveSeconds: p.persistentKeepalive,
       });
-      const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address));
+      // A peer's files say nothing about other peers: no route's allow list, no group.
+      const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address))
+        .map((r) => ({ name: r.name, kind: r.kind, address: r.address, port: r.port, target: r.target }));
       const sibling = (ext: string) => confPath.replace(/\.conf$/, ext);
       plan.files.push(
         { path: confPath, content: conf, mode: 0o600 },
