@@ -214,6 +214,15 @@ export const CASES: ValidationCase[] = [
   C('V93', CONTRA, 'a metrics option without the object it configures', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), scrapeInterval: Duration.seconds(15) } }),
     'test/gw: invalid metrics.scrapeInterval "15s": it only applies with metrics.podMonitor true. Fix: set podMonitor: true, or drop scrapeInterval'),
 
+  C('V148', CONTRA, 'targetNamespacePolicies with a Service by name and no podSelector (the policy would select every pod of the namespace)', 'construct',
+    () => testGateway({ targetNamespacePolicies: true }).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 }),
+    'test/gw/pg: invalid podSelector undefined: with targetNamespacePolicies the route defines a NetworkPolicy in namespace "db" for the Service\'s pods, and without podSelector it would select every pod of that namespace, which would then refuse all ingress but the gateway\'s. '
+    + 'Fix: pass podSelector with the labels of the Service\'s pods (its spec.selector), or service (a kplus.Service), or drop targetNamespacePolicies and allow the gateway in that namespace yourself'),
+  C('V149', CONTRA, 'the Kubernetes API (default/kubernetes) by name without egressCidrs (a rule to pods never matches it)', 'construct',
+    () => testGateway().addProxiedService('kube-api', { serviceName: 'kubernetes', serviceNamespace: 'default', port: 443 }),
+    'test/gw/kube-api: invalid egressCidrs undefined: the Service default/kubernetes is the Kubernetes API, whose endpoints are the API servers\' addresses, not pods, so an egress rule to pods would never let the gateway reach it. '
+    + 'Fix: pass egressCidrs with the API servers\' addresses (kubectl -n default get endpointslices -l kubernetes.io/service-name=kubernetes) and targetPort with their port (usually 6443)'),
+
   // --- Numbers and durations ---------------------------------------------------------
   C('V46', RANGE, 'an MTU outside 1280-9000', 'construct', () => testGateway({ mtu: 576 }),
     'test/gw: invalid mtu 576: must be an integer from 1280 to 9000. Fix: use 1420 (the WireGuard default), or lower it by 80 below your path MTU'),
@@ -313,7 +322,7 @@ export const CASES: ValidationCase[] = [
   C('V85', APP, 'two allow-from-gateway policies of one name in one namespace', 'synth', () => {
     const chart = testChart();
     for (const [scope, namespace] of [[chart, 'vpn-a'], [new Construct(chart, 'team'), 'vpn-b']] as const) {
-      testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 });
+      testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
     }
     return synth(chart);
   }, '[test/team/gw] test/team/gw/pg: invalid route id "pg": its allow-from-gateway NetworkPolicy db/gw.pg is also defined by test/gw/pg. Fix: give one of the two gateways another name, or one of the routes another id'),
