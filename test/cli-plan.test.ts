@@ -158,6 +158,7 @@ describe('planClientFiles', () => {
       mtu: 1420,
       allowedIps: ['10.99.0.1/32'],
       persistentKeepaliveSeconds: 25,
+      enabled: true,
     }));
     expect(content('ci-runner.conf')).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
     expect(content('laptop.hosts')).toBe('10.99.0.1 db\n');
