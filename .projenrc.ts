@@ -34,6 +34,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // 4.x is the last CommonJS release (5+ are ESM-only); its base and validate match kubernetes-models 4.
     '@kubernetes-models/prometheus-operator@^4.4.4',
     'fast-check@^4',
+    // access-report's CSV, parsed back in its tests by a reader other than the writer.
+    'csv-parse@^7',
     'cdk8s-cli@^2',
     'ts-node@^10',
   ],

@@ -36,6 +36,8 @@ export interface MetricsSettings {
   readonly podMonitor: boolean;
   readonly scrapeIntervalSeconds: number;
   readonly prometheusRule: boolean;
+  /** With prometheusRule: the expiry alert's horizon, in seconds. */
+  readonly peerExpiryWarningSeconds?: number;
   readonly monitorLabels: { [key: string]: string };
   readonly grafanaDashboard: boolean;
   readonly dashboardLabels: { [key: string]: string };
@@ -62,6 +64,22 @@ function onlyWith(path: string, options: GatewayMetricsOptions, prop: keyof Gate
   }
 }
 
+/**
+ * The PrometheusRule's alerts read metrics that exist only where something
+ * scrapes the pods: without the PodMonitor, the user says what does.
+ */
+function checkScrape(path: string, options: GatewayMetricsOptions): void {
+  if (options.prometheusRule === true && options.podMonitor !== true && options.scrapedElsewhere !== true) {
+    throw invalid(path, 'metrics.prometheusRule', true,
+      'its alerts read the gateway\'s metrics, which exist only where something scrapes its pods, and without metrics.podMonitor nothing here does, so no alert would ever fire',
+      'set podMonitor: true, or scrapedElsewhere: true if your Prometheus already scrapes the gateway\'s pods (a pod scrape job, or a PodMonitor of your own)');
+  }
+  if (options.scrapedElsewhere === true && options.podMonitor === true) {
+    throw invalid(path, 'metrics.scrapedElsewhere', true, 'podMonitor true defines a scrape of the pods, and a second one would duplicate every series',
+      'drop scrapedElsewhere, or set podMonitor: false if your own scrape stays');
+  }
+}
+
 /** Checks the `metrics` prop; undefined when metrics are off. */
 export function metricsSettings(path: string, options: GatewayMetricsOptions | undefined,
   ownLabels: { [key: string]: string }): MetricsSettings | undefined {
@@ -76,12 +94,17 @@ export function metricsSettings(path: string, options: GatewayMetricsOptions | u
   onlyWith(path, options, 'monitorLabels', ['podMonitor', 'prometheusRule']);
   onlyWith(path, options, 'dashboardLabels', ['grafanaDashboard']);
   onlyWith(path, options, 'dashboardNamespace', ['grafanaDashboard']);
+  onlyWith(path, options, 'scrapedElsewhere', ['prometheusRule']);
+  onlyWith(path, options, 'peerExpiryWarning', ['prometheusRule']);
+  checkScrape(path, options);
   return {
     port,
     scrapeFrom: options.scrapeFrom,
     podMonitor: options.podMonitor ?? false,
     scrapeIntervalSeconds: wholeSeconds(path, 'metrics.scrapeInterval', options.scrapeInterval, 30),
     prometheusRule: options.prometheusRule ?? false,
+    peerExpiryWarningSeconds: options.peerExpiryWarning === undefined ? undefined
+      : wholeSeconds(path, 'metrics.peerExpiryWarning', options.peerExpiryWarning, 0),
     monitorLabels: userLabels(path, 'metrics.monitorLabels', options.monitorLabels ?? {}, ownLabels),
     grafanaDashboard: options.grafanaDashboard ?? false,
     dashboardLabels: userLabels(path, 'metrics.dashboardLabels', options.dashboardLabels ?? { grafana_dashboard: '1' }, ownLabels),
@@ -129,7 +152,7 @@ export function buildMonitoring(scope: Construct, settings: MetricsSettings | un
     spec: podMonitorSpec,
   });
   const ruleSpec: IPrometheusRule['spec'] = {
-    groups: [{ name: `wireguard-gateway.${series.namespace}.${series.deployment}`, rules: alertRules(series) }],
+    groups: [{ name: `wireguard-gateway.${series.namespace}.${series.deployment}`, rules: alertRules(series, { peerExpiryWarningSeconds: settings.peerExpiryWarningSeconds }) }],
   };
   const prometheusRule = !settings.prometheusRule ? undefined : new ApiObject(scope, 'PrometheusRule', {
     apiVersion: 'monitoring.coreos.com/v1',
@@ -137,15 +160,36 @@ export function buildMonitoring(scope: Construct, settings: MetricsSettings | un
     metadata,
     spec: ruleSpec,
   });
+  const dashboardNamespace = settings.dashboardNamespace ?? inputs.namespace;
   const dashboard = !settings.grafanaDashboard ? undefined : new kplus.ConfigMap(scope, 'Dashboard', {
     metadata: {
       ...inputs.metadata,
-      // Not the gateway's own name: its ConfigMap has that one, maybe in this namespace.
-      name: `${inputs.metadata.name}-dashboard`,
-      namespace: settings.dashboardNamespace ?? inputs.namespace,
+      name: dashboardName(inputs.namespace, series.deployment, dashboardNamespace),
+      namespace: dashboardNamespace,
       labels: { ...settings.dashboardLabels, ...inputs.metadata.labels },
     },
-    data: { [`${series.deployment}.json`]: renderDashboard(series) },
+    data: { [dashboardFile(inputs.namespace, series.deployment)]: renderDashboard(series) },
   });
   return { podMonitor, prometheusRule, dashboard };
+}
+
+/**
+ * The dashboard ConfigMap's name. Not the gateway's own name: its ConfigMap
+ * has that one, maybe in this namespace. In the gateway's namespace,
+ * `<name>-dashboard` (two gateways never share a name there); elsewhere (a
+ * shared `dashboardNamespace`) `<gateway namespace>.<name>-dashboard`, since
+ * gateways of one name in two namespaces would otherwise define one object.
+ * Namespaces and names have no dots, so no two gateways get one name.
+ */
+export function dashboardName(gatewayNamespace: string, name: string, dashboardNamespace: string): string {
+  return dashboardNamespace === gatewayNamespace ? `${name}-dashboard` : `${gatewayNamespace}.${name}-dashboard`;
+}
+
+/**
+ * The dashboard's key in the ConfigMap: the file the Grafana sidecar writes.
+ * A sidecar that watches several namespaces writes every dashboard into one
+ * folder, so the key names the gateway's namespace too.
+ */
+export function dashboardFile(gatewayNamespace: string, name: string): string {
+  return `${gatewayNamespace}.${name}.json`;
 }

@@ -17,6 +17,7 @@
 import { isWireguardKey } from './_keys';
 import { RouteSpec } from './_model';
 import { ipv4ToInt, isDnsName, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
+import { parseRfc3339, rfc3339 } from './_peer-access';
 import { ConnectionEntry, connectionEntries } from './_render-client';
 import { ClientAllowedIps } from './gateway-options';
 
@@ -34,6 +35,12 @@ export interface ConnectionInfoPeer {
   readonly persistentKeepalive: number;
   /** The gateway expects a preshared key from this peer. */
   readonly presharedKey: boolean;
+  /** When its access ends, RFC 3339 in UTC ("2027-03-31T00:00:00Z"), or null when it never does. */
+  readonly expires: string | null;
+  /** Whether the gateway admits it (a disabled peer is on no interface). */
+  readonly enabled: boolean;
+  /** The names of the peer groups it is in, sorted. */
+  readonly groups: string[];
 }
 
 /** connection-info.json, version CONNECTION_INFO_VERSION. */
@@ -91,6 +98,9 @@ export function buildConnectionInfo(input: ConnectionInfoInput): ConnectionInfo 
         publicKey: p.publicKey,
         persistentKeepalive: p.persistentKeepalive,
         presharedKey: p.presharedKey,
+        expires: p.expires,
+        enabled: p.enabled,
+        groups: [...p.groups],
       })),
   };
 }
@@ -135,6 +145,10 @@ export function parseConnectionInfo(text: string, source: string): ConnectionInf
   const key = (field: string, v: unknown) => (typeof v === 'string' && isWireguardKey(v) ? v : fail(field, v, 'must be a WireGuard public key'));
   const arr = (field: string, v: unknown) => (Array.isArray(v) ? v : fail(field, v, 'must be a list'));
   const cidr = (field: string, v: unknown) => (typeof v === 'string' && isIpv4Cidr(v) ? v : fail(field, v, 'must be an IPv4 CIDR'));
+  const expiry = (field: string, v: unknown) => {
+    const seconds = typeof v === 'string' ? parseRfc3339(v) : undefined;
+    return seconds === undefined ? fail(field, v, 'must be an RFC 3339 time, for example "2027-03-31T00:00:00Z", or null') : rfc3339(seconds);
+  };
 
   const endpoint = j.endpoint === null ? null : str('endpoint', j.endpoint);
   if (endpoint !== null && !isIpv4(endpoint) && !isIpv6(endpoint) && !isDnsName(endpoint)) {
@@ -148,6 +162,9 @@ export function parseConnectionInfo(text: string, source: string): ConnectionInf
     target: str(`routes[${i}].target`, r?.target),
     ...(r?.allowPeers === undefined ? {} : {
       allowPeers: arr(`routes[${i}].allowPeers`, r.allowPeers).map((a: unknown, k: number) => ipv4(`routes[${i}].allowPeers[${k}]`, a)),
+    }),
+    ...(r?.allowGroups === undefined ? {} : {
+      allowGroups: arr(`routes[${i}].allowGroups`, r.allowGroups).map((g: unknown, k: number) => str(`routes[${i}].allowGroups[${k}]`, g)),
     }),
   }));
   // Documents written before clientAllowedIps existed listed the routes' addresses.
@@ -171,6 +188,10 @@ export function parseConnectionInfo(text: string, source: string): ConnectionInf
       publicKey: key(`peers[${i}].publicKey`, p?.publicKey),
       persistentKeepalive: int(`peers[${i}].persistentKeepalive`, p?.persistentKeepalive, 0, 65535),
       presharedKey: bool(`peers[${i}].presharedKey`, p?.presharedKey),
+      // Written since 0.3.0; documents of earlier releases have peers that are enabled, never expire and are in no group.
+      expires: p?.expires === undefined || p.expires === null ? null : expiry(`peers[${i}].expires`, p.expires),
+      enabled: p?.enabled === undefined ? true : bool(`peers[${i}].enabled`, p.enabled),
+      groups: p?.groups === undefined ? [] : arr(`peers[${i}].groups`, p.groups).map((g: unknown, k: number) => str(`peers[${i}].groups[${k}]`, g)),
     })),
   };
 }

@@ -8,6 +8,7 @@ import { GatewaySettings, GatewayContents } from './_gateway-spec';
 import { Ipv4Network, ipv4ToInt, isIpv4, networkContains, parseIpv4Cidr } from './_net';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardPeer } from './wireguard-peer';
+import { WireguardPeerGroup } from './wireguard-peer-group';
 
 /** Kubernetes rejects a ConfigMap whose data is larger than 1 MiB. */
 export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
@@ -115,9 +116,18 @@ function checkRoutes(inputs: CheckInputs, checkListenAddresses: boolean): string
     } else if (other === undefined) {
       used.set(key, route);
     }
-    for (const peer of route._allowPeers() ?? []) {
-      if (!inputs.contents.hasPeer(peer)) {
-        errors.push(`${route.node.path}: invalid allowPeers entry ${JSON.stringify(peer.node.path)}: it is not a peer of ${path}. Fix: add the peer with this gateway's addPeer, or remove it from allowPeers`);
+    for (const entry of route._allowPeers() ?? []) {
+      if (entry instanceof WireguardPeerGroup) {
+        if (!inputs.contents.groups.includes(entry)) {
+          errors.push(invalidMessage(route.node.path, 'allowPeers entry', entry.node.path, `it is a peer group of gateway ${entry.gateway.node.path}, not of ${path}`,
+            'use a group of this gateway (gateway.addPeerGroup), or remove it from allowPeers'));
+        }
+        continue;
+      }
+      for (const peer of entry.selectPeers()) {
+        if (!inputs.contents.hasPeer(peer)) {
+          errors.push(`${route.node.path}: invalid allowPeers entry ${JSON.stringify(peer.node.path)}: it is not a peer of ${path}. Fix: add the peer with this gateway's addPeer, or remove it from allowPeers`);
+        }
       }
     }
   }
@@ -130,6 +140,22 @@ function checkRoutes(inputs: CheckInputs, checkListenAddresses: boolean): string
       errors.push(`${route.node.path}: invalid route name ${JSON.stringify(route.node.id)}: route ${other.node.path} has the same name (names are case-insensitive). Fix: give every route of the gateway its own id`);
     } else {
       byName.set(route.node.id.toLowerCase(), route);
+    }
+  }
+  return [...errors, ...checkGroupNames(inputs.contents.groups)];
+}
+
+/** A group's name is its construct id, as reports show it: two groups of one gateway may not share one. */
+function checkGroupNames(groups: WireguardPeerGroup[]): string[] {
+  const errors: string[] = [];
+  const byName = new Map<string, WireguardPeerGroup>();
+  for (const group of groups) {
+    const other = byName.get(group.node.id.toLowerCase());
+    if (other !== undefined) {
+      errors.push(invalidMessage(group.node.path, 'peer group name', group.node.id, `group ${other.node.path} has the same name (names are case-insensitive), and reports name groups by it`,
+        'give every peer group of the gateway its own id'));
+    } else {
+      byName.set(group.node.id.toLowerCase(), group);
     }
   }
   return errors;

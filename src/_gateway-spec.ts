@@ -18,17 +18,19 @@ import { checkKey } from './_keys';
 import { GatewaySpec, MetricsSpec, PeerSpec, ResolverSpec, RouteSpec, presharedKeyMount } from './_model';
 import { gatewayName } from './_names';
 import { Ipv4Network, checkDnsLabel, checkDnsName, checkPort, checkUnicastIpv4, intToIpv4, isIpv4, isIpv6, parseIpv4Cidr } from './_net';
+import { rfc3339 } from './_peer-access';
 import { connectionEntries, reachableAddresses, renderClientConfig, renderHostsFile } from './_render-client';
 import { renderLiveSettings, renderPeersTable, renderRoutesTable, renderStartSettings } from './_render-data';
 import { renderNginxConf } from './_render-nginx';
 import { renderWgConf } from './_render-wireguard';
-import { ClientAllowedIps, ConfigUpdates } from './gateway-options';
+import { ClientAllowedIps, ConfigUpdates, RouteAccess } from './gateway-options';
 import type { GatewayRoute } from './gateway-route';
 import type { WireguardGatewayProps } from './wireguard-gateway-props';
 import type { ClientConfigOptions, WireguardPeer } from './wireguard-peer';
+import type { WireguardPeerGroup } from './wireguard-peer-group';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
-export type SettingsProps = Pick<WireguardGatewayProps, 'name' | 'namespace' | 'serviceNetwork' | 'listenPort' | 'mtu' | 'endpoint' | 'clusterDomain' | 'privilegedInit' | 'resolverAddresses' | 'dnsCacheValidity' | 'resolverTimeout' | 'ipv6' | 'workerProcesses' | 'maxSessionsPerWorker' | 'configUpdates' | 'clientAllowedIps'>;
+export type SettingsProps = Pick<WireguardGatewayProps, 'name' | 'namespace' | 'serviceNetwork' | 'listenPort' | 'mtu' | 'endpoint' | 'clusterDomain' | 'privilegedInit' | 'resolverAddresses' | 'dnsCacheValidity' | 'resolverTimeout' | 'ipv6' | 'workerProcesses' | 'maxSessionsPerWorker' | 'configUpdates' | 'clientAllowedIps' | 'routeAccess'>;
 
 /** The gateway-wide settings, validated and with defaults applied. */
 export interface GatewaySettings {
@@ -47,6 +49,7 @@ export interface GatewaySettings {
   readonly maxSessionsPerWorker: number;
   readonly configUpdates: ConfigUpdates;
   readonly clientAllowedIps: ClientAllowedIps;
+  readonly routeAccess: RouteAccess;
 }
 
 /**
@@ -104,6 +107,7 @@ export function gatewaySettings(scope: Construct, props: SettingsProps): Gateway
       'use the number of simultaneous sessions you expect, e.g. 4096'),
     configUpdates: oneOf(path, 'configUpdates', props.configUpdates, ConfigUpdates, 'ConfigUpdates', ConfigUpdates.LIVE),
     clientAllowedIps: oneOf(path, 'clientAllowedIps', props.clientAllowedIps, ClientAllowedIps, 'ClientAllowedIps', ClientAllowedIps.SERVICE_NETWORK),
+    routeAccess: oneOf(path, 'routeAccess', props.routeAccess, RouteAccess, 'RouteAccess', RouteAccess.OPEN),
   };
 }
 
@@ -115,6 +119,7 @@ export function gatewaySettings(scope: Construct, props: SettingsProps): Gateway
 export class GatewayContents {
   private readonly routeList: GatewayRoute[] = [];
   private readonly peerList: WireguardPeer[] = [];
+  private readonly groupList: WireguardPeerGroup[] = [];
   private readonly cache = new Map<string, unknown>();
 
   constructor(private readonly settings: GatewaySettings, private readonly publicKey: string, private readonly metrics?: MetricsSpec) {}
@@ -129,6 +134,21 @@ export class GatewayContents {
     this.cache.clear();
   }
 
+  public addGroup(group: WireguardPeerGroup): void {
+    this.groupList.push(group);
+    this.cache.clear();
+  }
+
+  /** A group's members changed: what is derived from them is computed again. */
+  public groupChanged(): void {
+    this.cache.clear();
+  }
+
+  /** The peer groups, in definition order (a copy). */
+  public get groups(): WireguardPeerGroup[] {
+    return [...this.groupList];
+  }
+
   /** The routes, in definition order (a copy). */
   public get routes(): GatewayRoute[] {
     return [...this.routeList];
@@ -141,6 +161,16 @@ export class GatewayContents {
 
   public hasPeer(peer: WireguardPeer): boolean {
     return this.memo('peerSet', () => new Set(this.peerList)).has(peer);
+  }
+
+  /** The names of the groups a peer is in, sorted. */
+  public groupsOf(peer: WireguardPeer): string[] {
+    const byPeer = this.memo('groupsOf', () => {
+      const map = new Map<WireguardPeer, string[]>();
+      for (const g of this.groupList) for (const p of g.peers) map.set(p, [...(map.get(p) ?? []), g.node.id]);
+      return map;
+    });
+    return [...new Set(byPeer.get(peer) ?? [])].sort();
   }
 
   /** Routes whose automatic address another route holds too, as messages (see _address-plan.ts). */
@@ -188,6 +218,8 @@ export class GatewayContents {
       mtu: s.mtu,
       allowedIps: this.clientAllowedIps(peer),
       persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
+      enabled: peer.enabled,
+      expiresAt: peer._expiresAt,
     });
   }
 
@@ -218,8 +250,10 @@ export class GatewayContents {
         initSetsSysctls: s.privilegedInit,
         liveUpdates: s.configUpdates === ConfigUpdates.LIVE,
         routes,
-        peers: this.peerSpecs(),
+        // What lets a peer in is rendered from the enabled peers only.
+        peers: this.peerSpecs().filter((_, i) => this.peerList[i].enabled),
         metrics: this.metrics,
+        disabledPeers: this.peerList.some((p) => !p.enabled) ? this.peerSpecs().filter((_, i) => !this.peerList[i].enabled) : undefined,
       };
     });
   }
@@ -277,19 +311,24 @@ export class GatewayContents {
           publicKey: p.publicKey,
           persistentKeepalive: p.persistentKeepaliveSeconds,
           presharedKey: p._presharedKey !== undefined,
+          expires: p._expiresAt === undefined ? null : rfc3339(p._expiresAt),
+          enabled: p.enabled,
+          groups: this.groupsOf(p),
         })),
       }));
     });
   }
 
+  /** Every peer's spec, in definition order. */
   private peerSpecs(): PeerSpec[] {
-    return this.peerList.map((p) => ({
+    return this.memo('peerSpecs', () => this.peerList.map((p) => ({
       name: p.node.id,
       path: p.node.path,
       publicKey: p.publicKey,
       address: p.address,
       presharedKeyVolume: p._presharedKey !== undefined ? presharedKeyMount(p.publicKey).name : undefined,
-    }));
+      expiresAt: p._expiresAt,
+    })));
   }
 
   private memo<T>(key: string, compute: () => T): T {

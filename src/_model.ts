@@ -35,6 +35,8 @@ export interface RouteSpec {
    * Peer tunnel addresses allowed on this route; undefined means all peers.
    */
   readonly allowAddresses?: string[];
+  /** The names of the peer groups in the route's allowPeers, sorted; undefined when none. */
+  readonly allowGroups?: string[];
 }
 
 export interface PeerSpec {
@@ -46,6 +48,12 @@ export interface PeerSpec {
   readonly address: string;
   /** The volume (a directory under PATHS.pskDir) of the peer's preshared key, when it has one. */
   readonly presharedKeyVolume?: string;
+  /**
+   * When the peer's access ends (its `expires`), in UNIX seconds; undefined
+   * when it never does. The synth never compares it with the clock: the pod
+   * does (see _peer-access.ts).
+   */
+  readonly expiresAt?: number;
 }
 
 export interface ResolverSpec {
@@ -79,7 +87,20 @@ export interface GatewaySpec {
   /** The agent applies configuration changes to the running pod (configUpdates LIVE). */
   readonly liveUpdates: boolean;
   readonly routes: RouteSpec[];
+  /**
+   * The peers the pod admits: every peer but the disabled ones (a peer past
+   * its expiry too: the pod's clock removes it, never the synth). Whatever
+   * lets a peer in (wg0.conf, init.sh's peer routes and preshared keys) is
+   * rendered from this list only, so a disabled peer cannot complete a
+   * handshake.
+   */
   readonly peers: PeerSpec[];
   /** Prometheus metrics, when on. */
   readonly metrics?: MetricsSpec;
+  /**
+   * The disabled peers (`enabled: false`): known to the gateway, on no
+   * interface. Only what reports on peers reads them (the per-peer metrics);
+   * undefined when there are none.
+   */
+  readonly disabledPeers?: PeerSpec[];
 }

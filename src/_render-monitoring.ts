@@ -5,6 +5,7 @@
  * the tests.
  */
 import { createHash } from 'crypto';
+import { PEER_METRICS } from './_peer-access';
 
 /** Which series belong to one gateway: the labels a PodMonitor (or the usual pod scrape job) adds. */
 export interface GatewaySeries {
@@ -28,8 +29,49 @@ export interface AlertRule {
   readonly annotations: { [key: string]: string };
 }
 
-/** The alerts a platform team wants for one gateway. */
-export function alertRules(g: GatewaySeries): AlertRule[] {
+/** The opt-in alerts. */
+export interface AlertOptions {
+  /** Add WireguardGatewayPeerExpiresSoon: an enabled peer expires within this many seconds. */
+  readonly peerExpiryWarningSeconds?: number;
+}
+
+/** A duration in words for an alert's text: whole days, hours or minutes when it is one. */
+function durationText(seconds: number): string {
+  for (const [unit, size] of [['day', 86400], ['hour', 3600], ['minute', 60]] as const) {
+    if (seconds % size === 0) return `${seconds / size} ${unit}${seconds === size ? '' : 's'}`;
+  }
+  return `${seconds} seconds`;
+}
+
+/**
+ * WireguardGatewayPeerExpiresSoon: per peer (over the pods, which all report
+ * it), from `within` seconds before its expiry until it expires, while it is
+ * enabled. The value is the time left, in seconds.
+ */
+export function peerExpiryAlert(g: GatewaySeries, withinSeconds: number): AlertRule {
+  const m = seriesSelector(g);
+  const by = `by (namespace, ${PEER_METRICS.expiry.labels.join(', ')})`;
+  const left = `(min ${by} (${PEER_METRICS.expiry.name}{${m}}) - time())`;
+  return {
+    alert: 'WireguardGatewayPeerExpiresSoon',
+    expr: `${left} < ${withinSeconds} and ${left} > 0 and on (${PEER_METRICS.enabled.labels.join(', ')}) (max ${by} (${PEER_METRICS.enabled.name}{${m}}) == 1)`,
+    labels: { severity: 'info' },
+    annotations: {
+      summary: `Peer {{ $labels.friendly_name }} of WireGuard gateway ${g.namespace}/${g.deployment} expires in {{ $value | humanizeDuration }}`,
+      description: `The peer's access ends at its expires (less than ${durationText(withinSeconds)} away): the gateway then removes it. To keep it, move its expires in the app and apply; otherwise nothing is needed. Public key {{ $labels.public_key }}.`,
+    },
+  };
+}
+
+/** The alerts a platform team wants for one gateway, and the opt-in ones asked for. */
+export function alertRules(g: GatewaySeries, options: AlertOptions = {}): AlertRule[] {
+  return [
+    ...baseAlertRules(g),
+    ...(options.peerExpiryWarningSeconds === undefined ? [] : [peerExpiryAlert(g, options.peerExpiryWarningSeconds)]),
+  ];
+}
+
+function baseAlertRules(g: GatewaySeries): AlertRule[] {
   const m = seriesSelector(g);
   const where = `gateway ${g.namespace}/${g.deployment}`;
   return [

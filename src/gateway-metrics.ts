@@ -53,6 +53,24 @@ export interface GatewayMetricsOptions {
   readonly prometheusRule?: boolean;
 
   /**
+   * Your Prometheus scrapes the gateway's pods without this gateway's PodMonitor (a
+   * pod scrape job, or a PodMonitor or ScrapeConfig of your own). The PrometheusRule's
+   * alerts need the pods scraped, so `prometheusRule` without `podMonitor` asks for this.
+   *
+   * @default false
+   */
+  readonly scrapedElsewhere?: boolean;
+
+  /**
+   * Adds the alert `WireguardGatewayPeerExpiresSoon` to the PrometheusRule: it fires for
+   * each enabled peer whose `expires` is less than this far away, until it expires
+   * (`Duration.days(14)`: two weeks' notice to renew or let it end). Needs `prometheusRule`.
+   *
+   * @default - no expiry alert
+   */
+  readonly peerExpiryWarning?: Duration;
+
+  /**
    * Labels for the PodMonitor and the PrometheusRule: your Prometheus selects
    * them by label (kube-prometheus-stack: `release: <its release name>`).
    *

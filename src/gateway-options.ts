@@ -60,3 +60,18 @@ export enum ExternalTrafficPolicy {
   /** Only the node that runs the gateway takes traffic (source address kept). */
   LOCAL = 'Local',
 }
+
+/** Who may use a route that does not say (`allowPeers`). */
+export enum RouteAccess {
+  /**
+   * A route without `allowPeers` is open to every peer of the gateway,
+   * including peers added later.
+   */
+  OPEN = 'open',
+  /**
+   * Every route must name the peers or peer groups that may use it
+   * (`allowPeers`); synth refuses one that does not, so a route added later
+   * is never open to everyone by accident.
+   */
+  CLOSED = 'closed',
+}

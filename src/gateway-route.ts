@@ -6,8 +6,9 @@ import { wholeSeconds } from './_checks';
 import { invalid } from './_errors';
 import { RouteSpec } from './_model';
 import { checkIpv4Address, checkPort, networkContains } from './_net';
+import { RouteAccess } from './gateway-options';
 import type { WireguardGateway } from './wireguard-gateway';
-import type { WireguardPeer } from './wireguard-peer';
+import { IPeerSelection, WireguardPeerGroup } from './wireguard-peer-group';
 
 /**
  * Options every route shares: where it listens on the tunnel, its timeouts and
@@ -47,11 +48,14 @@ export interface GatewayRouteOptions {
 
   /**
    * The only peers that may use this route (nginx `allow`/`deny` on the peers'
-   * tunnel addresses). Each must be a peer of the same gateway.
+   * tunnel addresses): single peers (`WireguardPeer`) and teams
+   * (`WireguardPeerGroup`), each of the same gateway. A group's members as of
+   * synth may use it. Required when the gateway's `routeAccess` is
+   * `RouteAccess.CLOSED`.
    *
-   * @default - every peer of the gateway
+   * @default - every peer of the gateway (RouteAccess.OPEN)
    */
-  readonly allowPeers?: WireguardPeer[];
+  readonly allowPeers?: IPeerSelection[];
 }
 
 /** What a concrete route hands to `GatewayRoute`: where nginx connects. */
@@ -125,6 +129,10 @@ export abstract class GatewayRoute extends Construct {
     if (options.allowPeers !== undefined && options.allowPeers.length === 0) {
       throw invalid(path, 'allowPeers', [], 'an empty list would deny every peer', 'list the peers that may use this route, or omit allowPeers to allow every peer');
     }
+    if (options.allowPeers === undefined && gateway.routeAccess === RouteAccess.CLOSED) {
+      throw invalid(path, 'allowPeers', undefined, 'the gateway\'s routeAccess is RouteAccess.CLOSED, so every route must name the peers or peer groups that may use it',
+        'pass allowPeers with the peers or groups (gateway.addPeerGroup) that need this route');
+    }
     this.connectTimeoutSeconds = wholeSeconds(path, 'connectTimeout', options.connectTimeout, 10);
     this.idleTimeoutSeconds = wholeSeconds(path, 'idleTimeout', options.idleTimeout, 86400);
     gateway._registerRoute(this);
@@ -136,13 +144,14 @@ export abstract class GatewayRoute extends Construct {
   }
 
   /** @internal */
-  public _allowPeers(): WireguardPeer[] | undefined {
+  public _allowPeers(): IPeerSelection[] | undefined {
     return this.options.allowPeers;
   }
 
   /** @internal */
   public _spec(): RouteSpec {
     const allow = this.options.allowPeers;
+    const groups = (allow ?? []).filter((a): a is WireguardPeerGroup => a instanceof WireguardPeerGroup).map((g) => g.node.id);
     return {
       kind: this.kind,
       path: this.node.path,
@@ -153,7 +162,8 @@ export abstract class GatewayRoute extends Construct {
       targetPort: this.targetPort,
       connectTimeoutSeconds: this.connectTimeoutSeconds,
       idleTimeoutSeconds: this.idleTimeoutSeconds,
-      allowAddresses: allow === undefined ? undefined : allow.map((p) => p.address),
+      allowAddresses: allow === undefined ? undefined : [...new Set(allow.flatMap((a) => a.selectPeers().map((p) => p.address)))],
+      allowGroups: groups.length === 0 ? undefined : [...new Set(groups)].sort(),
     };
   }
 

@@ -6,6 +6,7 @@ export * from './gateway-scheduling';
 export * from './policy-peer';
 export * from './wireguard-key';
 export * from './wireguard-peer';
+export * from './wireguard-peer-group';
 export * from './gateway-route';
 export * from './proxied-service';
 export * from './managed-db-route';

@@ -128,6 +128,7 @@ export class ProxiedService extends GatewayRoute {
     checkChildId(scope, id, 'route');
     const path = `${scope.node.path}/${id}`;
     const t = resolveTarget(path, props);
+    checkReachable(path, props, t);
     const targetHost = checkDnsName(path, 'serviceName', `${t.name}.${t.namespace}.svc.${props.gateway.clusterDomain}`,
       'shorten the Service name, its namespace or the gateway\'s clusterDomain: together they form the DNS name nginx resolves');
     super(scope, id, props.gateway, props, {
@@ -221,6 +222,25 @@ export class ProxiedService extends GatewayRoute {
       metadata,
       spec: Lazy.any({ produce: () => kplus.k8s.toJson_NetworkPolicySpec(spec()) }),
     });
+  }
+}
+
+/**
+ * Targets whose NetworkPolicies could never work, refused before anything is
+ * defined: the Kubernetes API by name without CIDRs (its endpoints are not
+ * pods), and an allow-from-gateway policy that would select every pod of the
+ * target's namespace.
+ */
+function checkReachable(path: string, props: ProxiedServiceProps, t: Target): void {
+  if (t.name === 'kubernetes' && t.namespace === 'default' && props.egressCidrs === undefined) {
+    throw invalid(path, 'egressCidrs', undefined,
+      'the Service default/kubernetes is the Kubernetes API, whose endpoints are the API servers\' addresses, not pods, so an egress rule to pods would never let the gateway reach it',
+      'pass egressCidrs with the API servers\' addresses (kubectl -n default get endpointslices -l kubernetes.io/service-name=kubernetes) and targetPort with their port (usually 6443)');
+  }
+  if (props.gateway.targetNamespacePolicies && props.service === undefined && props.podSelector === undefined && props.egressCidrs === undefined) {
+    throw invalid(path, 'podSelector', undefined,
+      `with targetNamespacePolicies the route defines a NetworkPolicy in namespace "${t.namespace}" for the Service's pods, and without podSelector it would select every pod of that namespace, which would then refuse all ingress but the gateway's`,
+      'pass podSelector with the labels of the Service\'s pods (its spec.selector), or service (a kplus.Service), or drop targetNamespacePolicies and allow the gateway in that namespace yourself');
   }
 }
 

@@ -1,7 +1,7 @@
 import { ApiObjectMetadata, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { GatewayMetricsOptions } from './gateway-metrics';
-import { ClientAllowedIps, ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ReplicaSpread } from './gateway-options';
+import { ClientAllowedIps, ConfigUpdates, ExternalTrafficPolicy, GatewayServiceType, ReplicaSpread, RouteAccess } from './gateway-options';
 import { WireguardKey } from './wireguard-key';
 import { WireguardGatewayPeer } from './wireguard-peer';
 
@@ -296,6 +296,15 @@ export interface WireguardGatewayProps {
    * @default ClientAllowedIps.SERVICE_NETWORK
    */
   readonly clientAllowedIps?: ClientAllowedIps;
+
+  /**
+   * Who may use a route that names nobody: with `OPEN`, a route without `allowPeers` is
+   * open to every peer; with `CLOSED`, every route must name its peers or peer groups
+   * (`allowPeers`), and synth refuses one that does not.
+   *
+   * @default RouteAccess.OPEN
+   */
+  readonly routeAccess?: RouteAccess;
 
   /**
    * Also define, in each ProxiedService's namespace, a NetworkPolicy that

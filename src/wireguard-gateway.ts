@@ -14,7 +14,7 @@ import { GatewayContents, GatewaySettings, gatewaySettings } from './_gateway-sp
 import { checkChildId } from './_ids';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, networkContains } from './_net';
-import { ConfigUpdates } from './gateway-options';
+import { ConfigUpdates, RouteAccess } from './gateway-options';
 import { GatewayRoute } from './gateway-route';
 import { IGatewayScheduling } from './gateway-scheduling';
 import { ManagedDbRoute, ManagedDbRouteOptions } from './managed-db-route';
@@ -22,6 +22,7 @@ import { IPodSelection, IPolicyPeer, PodSelectionConfig, PolicyPeerConfig } from
 import { ProxiedService, ProxiedServiceOptions } from './proxied-service';
 import { WireguardGatewayProps } from './wireguard-gateway-props';
 import { ClientConfigOptions, WireguardPeer, WireguardPeerOptions } from './wireguard-peer';
+import { WireguardPeerGroup, WireguardPeerGroupOptions } from './wireguard-peer-group';
 
 /**
  * A WireGuard gateway: a Deployment (two replicas by default) whose pods each
@@ -61,6 +62,8 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
   public readonly clusterDomain: string;
   /** Whether allow-from-gateway policies are defined in target namespaces. */
   public readonly targetNamespacePolicies: boolean;
+  /** Who may use a route without `allowPeers`: everyone (`OPEN`), or no such route is allowed (`CLOSED`). */
+  public readonly routeAccess: RouteAccess;
   /** The labels the gateway selects its pods by (its pods carry more). */
   public readonly podLabels: { [key: string]: string };
 
@@ -110,6 +113,7 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     this.endpoint = settings.endpoint;
     this.clusterDomain = settings.clusterDomain;
     this.targetNamespacePolicies = props.targetNamespacePolicies ?? false;
+    this.routeAccess = settings.routeAccess;
     // Names and labels come from the gateway's name, never from its construct path.
     this.podLabels = selectorLabels(this.name);
     const metadata: ApiObjectMetadata = { name: this.name, namespace: this.namespace, labels: objectLabels(this.name) };
@@ -184,6 +188,11 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     return new WireguardPeer(this, id, { ...options, gateway: this });
   }
 
+  /** Add a team of peers, usable in a route's `allowPeers` like a peer. Returns the group it defines. */
+  public addPeerGroup(id: string, options: WireguardPeerGroupOptions = {}): WireguardPeerGroup {
+    return new WireguardPeerGroup(this, id, { ...options, gateway: this });
+  }
+
   /**
    * The wg-quick file for a peer: its address and MTU, the server's public key
    * and endpoint, AllowedIPs (the service network, or the addresses of the
@@ -216,6 +225,11 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
   /** The peers of this gateway, in definition order. */
   public get peers(): WireguardPeer[] {
     return this.contents.peers;
+  }
+
+  /** The peer groups of this gateway, in definition order. */
+  public get peerGroups(): WireguardPeerGroup[] {
+    return this.contents.groups;
   }
 
   /** The gateway's pods as a network-policy peer of any cdk8s-plus major: `db.connections.allowFrom(gateway)`. */
@@ -257,6 +271,16 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     if (peer._presharedKey !== undefined) {
       this.pod.addPresharedKey(peer.publicKey, peer._presharedKey);
     }
+  }
+
+  /** @internal */
+  public _registerPeerGroup(group: WireguardPeerGroup) {
+    this.contents.addGroup(group);
+  }
+
+  /** @internal */
+  public _peerGroupChanged() {
+    this.contents.groupChanged();
   }
 
   /** @internal */

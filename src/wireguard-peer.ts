@@ -6,7 +6,9 @@ import { invalid } from './_errors';
 import { checkChildId } from './_ids';
 import { checkKey } from './_keys';
 import { checkIpv4Address, checkUnicastIpv4 } from './_net';
+import { checkExpires } from './_peer-access';
 import type { WireguardGateway } from './wireguard-gateway';
+import type { IPeerSelection } from './wireguard-peer-group';
 
 /** A remote WireGuard peer: a laptop, a CI runner. */
 export interface WireguardPeerOptions {
@@ -42,6 +44,25 @@ export interface WireguardPeerOptions {
    * @default Duration.seconds(25)
    */
   readonly persistentKeepalive?: Duration;
+
+  /**
+   * When the peer's access ends: a point in time, on a whole second. From
+   * then on the gateway's pods remove the peer from their interface, by their
+   * own clock (the synth never reads the clock). Client files,
+   * `connection-info.json`, the access report and the metrics show it.
+   *
+   * @default - the peer never expires
+   */
+  readonly expires?: Date;
+
+  /**
+   * Whether the peer may connect. A disabled peer stays in the app, its
+   * documents and the access report, but is on no interface of the gateway,
+   * so it cannot complete a handshake; enabling it again is a live change.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
 }
 
 /** Props for `WireguardPeer`. */
@@ -78,8 +99,9 @@ export interface ClientConfigOptions {
 /**
  * A remote peer of a gateway. The gateway only knows its public key and
  * tunnel address; it renders the peer's wg-quick file with `clientConfig()`.
+ * A route's `allowPeers` takes it, alone or in a `WireguardPeerGroup`.
  */
-export class WireguardPeer extends Construct {
+export class WireguardPeer extends Construct implements IPeerSelection {
   /** The gateway this peer connects to. */
   public readonly gateway: WireguardGateway;
   /** The peer's public key. */
@@ -88,6 +110,10 @@ export class WireguardPeer extends Construct {
   public readonly address: string;
   /** The PersistentKeepalive of its client configuration, in seconds. */
   public readonly persistentKeepaliveSeconds: number;
+  /** Whether the peer may connect (`enabled`). */
+  public readonly enabled: boolean;
+  /** When the peer's access ends, in UNIX seconds (`expires`). @internal */
+  public readonly _expiresAt?: number;
   /** @internal */
   public readonly _presharedKey?: { secret: kplus.ISecret; key: string };
 
@@ -120,7 +146,19 @@ export class WireguardPeer extends Construct {
       throw invalid(path, 'presharedKeySecretKey', props.presharedKeySecretKey, 'it only applies together with presharedKeySecret',
         'pass presharedKeySecret too, or drop presharedKeySecretKey');
     }
+    this._expiresAt = props.expires === undefined ? undefined : checkExpires(path, props.expires);
+    this.enabled = props.enabled ?? true;
     this.gateway._registerPeer(this);
+  }
+
+  /** When the peer's access ends (`expires`), if it does. */
+  public get expires(): Date | undefined {
+    return this._expiresAt === undefined ? undefined : new Date(this._expiresAt * 1000);
+  }
+
+  /** The peer itself, as an `allowPeers` entry. */
+  public selectPeers(): WireguardPeer[] {
+    return [this];
   }
 
   /** This peer's wg-quick file. See `WireguardGateway.clientConfig`. */

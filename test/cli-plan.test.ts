@@ -121,6 +121,25 @@ describe('layoutClientFiles', () => {
 });
 
 describe('planClientFiles', () => {
+  test('a peer\'s files say nothing about other peers: no allow list, no group, no other peer\'s address, name or key', () => {
+    // GIVEN a route both peers may use, through an allow list and a group
+    const j = doc();
+    j.routes[1].allowPeers = ['10.98.0.2', '10.98.0.3'];
+    j.routes[1].allowGroups = ['dba'];
+    j.peers[0].groups = ['dba'];
+    j.peers[1].groups = ['dba'];
+    // WHEN
+    const files = planClientFiles([gateway(j)]).files.filter((f) => f.path.startsWith('laptop.'));
+    // THEN
+    const routes = JSON.parse(files.find((f) => f.path === 'laptop.routes.json')!.content);
+    expect(routes.routes.map((r: any) => Object.keys(r).sort())).toEqual([
+      ['address', 'kind', 'name', 'port', 'target'], ['address', 'kind', 'name', 'port', 'target'],
+    ]);
+    for (const f of files) {
+      expect({ file: f.path, other: ['10.98.0.3', 'ci-runner', CI_PUB, 'dba'].filter((x) => f.content.includes(x)) }).toEqual({ file: f.path, other: [] });
+    }
+  });
+
   test('three files per peer, the .conf 0600 and rendered by the library, the others 0644 with only the routes the peer may use', () => {
     const plan = planClientFiles([gateway()]);
     expect(plan.files.map((f) => [f.path, f.mode.toString(8)])).toEqual([
@@ -139,6 +158,7 @@ describe('planClientFiles', () => {
       mtu: 1420,
       allowedIps: ['10.99.0.1/32'],
       persistentKeepaliveSeconds: 25,
+      enabled: true,
     }));
     expect(content('ci-runner.conf')).toContain('AllowedIPs = 10.99.0.1/32, 10.99.0.2/32\n');
     expect(content('laptop.hosts')).toBe('10.99.0.1 db\n');

@@ -85,8 +85,8 @@ export function connectionInfoDoc(gateway = 'c/gw'): any {
       { name: 'admin', kind: 'ProxiedService', address: '10.99.0.2', port: 5432, target: 'admin.ns.svc.cluster.local:5432', allowPeers: ['10.98.0.3'] },
     ],
     peers: [
-      { name: 'laptop', address: '10.98.0.2', publicKey: LAPTOP_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false },
-      { name: 'ci-runner', address: '10.98.0.3', publicKey: CI_RUNNER_PUBLIC_KEY, persistentKeepalive: 0, presharedKey: true },
+      { name: 'laptop', address: '10.98.0.2', publicKey: LAPTOP_PUBLIC_KEY, persistentKeepalive: 25, presharedKey: false, expires: null, enabled: true, groups: [] },
+      { name: 'ci-runner', address: '10.98.0.3', publicKey: CI_RUNNER_PUBLIC_KEY, persistentKeepalive: 0, presharedKey: true, expires: null, enabled: true, groups: [] },
     ],
   };
 }

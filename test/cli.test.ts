@@ -32,7 +32,7 @@ describe('--help', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: cdk8s-wireguard-gateway <command> \[options\]/);
-    for (const c of ['keygen', 'pubkey', 'client-config']) expect(r.stdout).toContain(`  ${c} `);
+    for (const c of ['keygen', 'pubkey', 'client-config', 'access-report']) expect(r.stdout).toContain(`  ${c} `);
     expect(r.stderr).toBe('');
   });
 
@@ -85,7 +85,7 @@ describe('usage errors (exit 2)', () => {
     const r = cli(['genkey']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('cdk8s-wireguard-gateway: unknown command "genkey": use keygen, pubkey or client-config. Run "cdk8s-wireguard-gateway --help" for usage.\n');
+    expect(r.stderr).toBe('cdk8s-wireguard-gateway: unknown command "genkey": use keygen, pubkey, client-config or access-report. Run "cdk8s-wireguard-gateway --help" for usage.\n');
   });
 
   test('fails if help is asked for an unknown command', () => {
@@ -548,18 +548,19 @@ describe('commands', () => {
     expect(runCli(['echo-report', '--help'], io, table).stdout).toBe(echo.help);
     expect(runCli(['echo-report', '--format=csv'], io, table)).toEqual({ stdout: 'csv\n', stderr: '', code: 0 });
     expect(runCli(['echo-report', '--qr'], io, table).stderr).toContain('echo-report: unknown option "--qr"');
-    expect(runCli(['nope'], io, table).stderr).toContain('use keygen, pubkey, client-config or echo-report.');
+    expect(runCli(['nope'], io, table).stderr).toContain('use keygen, pubkey, client-config, access-report or echo-report.');
   });
 
   test('the top-level help lists every command of the table, exactly as before the table existed', () => {
     expect(inProcess(['--help']).stdout).toBe(`Usage: cdk8s-wireguard-gateway <command> [options]
 
-WireGuard keys and client configurations for cdk8s-wireguard-gateway.
+WireGuard keys, client configurations and access reports for cdk8s-wireguard-gateway.
 
 Commands:
   keygen          Print a new key pair and the kubectl line for the gateway's Secret
   pubkey          Read a private key on stdin and print its public key (like "wg pubkey")
   client-config   Synthesize a cdk8s app and write one wg-quick file per peer
+  access-report   Synthesize a cdk8s app and print which peer may use which route
 
 Options:
   -h, --help      Show this help ("cdk8s-wireguard-gateway <command> --help" for a command's)

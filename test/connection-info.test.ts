@@ -21,10 +21,14 @@ describe('writing', () => {
   test('a gateway writes version 1, first, then every field; routes and peers in address order', () => {
     // GIVEN peers and routes defined out of address order
     const gw = testGateway({ endpoint: 'vpn.example.com', clientAllowedIps: ClientAllowedIps.ROUTE_ADDRESSES });
-    const late = gw.addPeer('late', { publicKey: PEER_KEYS[1], address: '10.98.0.9', persistentKeepalive: Duration.seconds(10) });
+    const late = gw.addPeer('late', {
+      publicKey: PEER_KEYS[1], address: '10.98.0.9', persistentKeepalive: Duration.seconds(10), expires: new Date('2027-03-31T02:00:00+02:00'), enabled: false,
+    });
     gw.addPeer('early', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    const oncall = gw.addPeerGroup('oncall', { peers: [late] });
+    gw.addPeerGroup('ci').addPeers(late);
     gw.addProxiedService('redis', { serviceName: 'redis', serviceNamespace: 'cache', port: 6379, address: '10.99.0.7' });
-    gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, address: '10.99.0.3', allowPeers: [late] });
+    gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, address: '10.99.0.3', allowPeers: [oncall, late] });
     // WHEN
     const text = gw.connectionInfo();
     // THEN
@@ -40,12 +44,12 @@ describe('writing', () => {
       serviceNetwork: '10.99.0.0/20',
       clientAllowedIps: 'route-addresses',
       routes: [
-        { name: 'postgres', kind: 'ProxiedService', address: '10.99.0.3', port: 5432, target: 'postgres.db.svc.cluster.local:5432', allowPeers: ['10.98.0.9'] },
+        { name: 'postgres', kind: 'ProxiedService', address: '10.99.0.3', port: 5432, target: 'postgres.db.svc.cluster.local:5432', allowPeers: ['10.98.0.9'], allowGroups: ['oncall'] },
         { name: 'redis', kind: 'ProxiedService', address: '10.99.0.7', port: 6379, target: 'redis.cache.svc.cluster.local:6379' },
       ],
       peers: [
-        { name: 'early', address: '10.98.0.2', publicKey: PEER_KEYS[0], persistentKeepalive: 25, presharedKey: false },
-        { name: 'late', address: '10.98.0.9', publicKey: PEER_KEYS[1], persistentKeepalive: 10, presharedKey: false },
+        { name: 'early', address: '10.98.0.2', publicKey: PEER_KEYS[0], persistentKeepalive: 25, presharedKey: false, expires: null, enabled: true, groups: [] },
+        { name: 'late', address: '10.98.0.9', publicKey: PEER_KEYS[1], persistentKeepalive: 10, presharedKey: false, expires: '2027-03-31T00:00:00Z', enabled: false, groups: ['ci', 'oncall'] },
       ],
     });
   });
@@ -93,6 +97,22 @@ describe('reading', () => {
     delete old.version;
     delete old.clientAllowedIps;
     expect(parse(old).clientAllowedIps).toBe(ClientAllowedIps.ROUTE_ADDRESSES);
+  });
+
+  test('a peer of a document from before 0.3.0 (no expires, enabled or groups) is enabled, never expires and is in no group', () => {
+    const old = valid();
+    for (const p of old.peers) {
+      delete p.expires;
+      delete p.enabled;
+      delete p.groups;
+    }
+    expect(parse(old)).toEqual(valid());
+  });
+
+  test('an expiry is read as RFC 3339 in any offset, and kept in UTC', () => {
+    const doc = valid();
+    doc.peers[0].expires = '2027-03-31T02:00:00+02:00';
+    expect(parse(doc).peers[0].expires).toBe('2027-03-31T00:00:00Z');
   });
 
   test('fields it does not know are ignored (a field added without a new version; allowedAddresses of the first releases)', () => {
@@ -144,6 +164,11 @@ describe('reading', () => {
     ['an unknown clientAllowedIps', (j: any) => { j.clientAllowedIps = 'everything'; }, 'invalid clientAllowedIps "everything" in connection-info.json: must be "service-network" or "route-addresses"'],
     ['a bad service network', (j: any) => { j.clientAllowedIps = 'service-network'; j.serviceNetwork = '10.99.0.0/33'; }, 'invalid serviceNetwork "10.99.0.0/33" in connection-info.json: must be an IPv4 CIDR'],
     ['a presharedKey that is not true or false', (j: any) => { j.peers[0].presharedKey = 'yes'; }, 'invalid peers[0].presharedKey "yes" in connection-info.json: must be true or false'],
+    ['an expiry that is no RFC 3339 time', (j: any) => { j.peers[0].expires = '31/03/2027'; }, 'invalid peers[0].expires "31/03/2027" in connection-info.json: must be an RFC 3339 time, for example "2027-03-31T00:00:00Z", or null'],
+    ['an expiry on a day that does not exist', (j: any) => { j.peers[0].expires = '2027-02-30T00:00:00Z'; }, 'invalid peers[0].expires "2027-02-30T00:00:00Z" in connection-info.json: must be an RFC 3339 time, for example "2027-03-31T00:00:00Z", or null'],
+    ['an enabled that is not true or false', (j: any) => { j.peers[0].enabled = 1; }, 'invalid peers[0].enabled 1 in connection-info.json: must be true or false'],
+    ['a group name with a newline', (j: any) => { j.peers[0].groups = ['a\nb']; }, 'invalid peers[0].groups[0] "a\\nb" in connection-info.json: must be a one-line string'],
+    ['an allowGroups that is no list', (j: any) => { j.routes[1].allowGroups = 'dba'; }, 'invalid routes[1].allowGroups "dba" in connection-info.json: must be a list'],
   ])('fails on %s', (_name, change, message) => {
     const j = valid();
     change(j);

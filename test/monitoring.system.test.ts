@@ -22,7 +22,7 @@ function promtoolRules(groups: unknown): string {
 describe('monitoring PromQL, checked by promtool', () => {
   test('the PrometheusRule passes promtool check rules', () => {
     const chart = testChart();
-    const gw = testGateway({ metrics: { scrapeFrom: kplus.Pods.select(chart, 'Prometheus', { labels: { app: 'prometheus' } }), prometheusRule: true } }, chart);
+    const gw = testGateway({ metrics: { scrapeFrom: kplus.Pods.select(chart, 'Prometheus', { labels: { app: 'prometheus' } }), podMonitor: true, prometheusRule: true } }, chart);
     gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432 });
     expect(promtoolRules(findObject(synth(gw), 'PrometheusRule').spec.groups)).toContain('SUCCESS: 6 rules found');
   });

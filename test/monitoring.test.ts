@@ -178,7 +178,7 @@ describe('PodMonitor', () => {
 
 describe('PrometheusRule', () => {
   test('valid against the CRD; the alerts a platform team wants (the system tier runs promtool on them)', () => {
-    const gw = gateway({ prometheusRule: true, monitorLabels: { release: 'kube-prometheus-stack' } });
+    const gw = gateway({ podMonitor: true, prometheusRule: true, monitorLabels: { release: 'kube-prometheus-stack' } });
     const rule = findObject(synth(gw), 'PrometheusRule');
     validateWithSchemas([rule]);
     expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
@@ -193,7 +193,7 @@ describe('PrometheusRule', () => {
   });
 
   test('every expression selects this gateway only: its namespace and its Deployment\'s pods', () => {
-    const objects = synth(gateway({ prometheusRule: true }));
+    const objects = synth(gateway({ podMonitor: true, prometheusRule: true }));
     const name = findObject(objects, 'Deployment').metadata.name;
     const rules = findObject(objects, 'PrometheusRule').spec.groups[0].rules;
     expect(rules[0].expr).toBe(`sum(kube_deployment_status_replicas_available{namespace="wireguard",deployment="${name}"}) < 1`);
@@ -221,8 +221,9 @@ describe('Grafana dashboard', () => {
     expect(cm.metadata.name).toBe(`${name}-dashboard`);
     expect(objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'wireguard').map((o) => o.metadata.name).sort())
       .toEqual([name, `${name}-dashboard`]);
-    expect(Object.keys(cm.data)).toEqual([`${name}.json`]);
-    const model = JSON.parse(cm.data[`${name}.json`]);
+    // The file the sidecar writes names the namespace too: a sidecar that watches several namespaces writes one folder.
+    expect(Object.keys(cm.data)).toEqual([`wireguard.${name}.json`]);
+    const model = JSON.parse(cm.data[`wireguard.${name}.json`]);
     expect(model.uid).toMatch(/^wggw-[0-9a-f]{16}$/);
     expect(model.templating.list[0]).toMatchObject({ name: 'datasource', type: 'datasource', query: 'prometheus' });
     expect(model.panels.map((p: any) => p.title)).toEqual([

@@ -7,7 +7,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ClientAllowedIps, ConfigUpdates, DatabaseEngine, GatewayMetricsOptions, GatewayServiceType, WireguardGateway, WireguardKey } from '../src';
+import { ClientAllowedIps, ConfigUpdates, DatabaseEngine, GatewayMetricsOptions, GatewayServiceType, RouteAccess, WireguardGateway, WireguardKey, WireguardPeerGroup } from '../src';
 import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, TEST_SERVER_PUBLIC_KEY, synth, testChart, testGateway } from './util';
 
 export interface ValidationCase {
@@ -46,6 +46,7 @@ const DUP = 'Duplicates, collisions and an exhausted network';
 const CONTRA = 'Contradictory and missing options';
 const RANGE = 'Numbers and durations';
 const APP = 'Whole-app conditions (reported together at synth)';
+const ACCESS = 'Peer state, peer groups and closed routes';
 
 export const CASES: ValidationCase[] = [
   // --- CIDRs, addresses and ports -------------------------------------------
@@ -214,6 +215,58 @@ export const CASES: ValidationCase[] = [
   C('V93', CONTRA, 'a metrics option without the object it configures', 'construct', () => testGateway({ metrics: { scrapeFrom: prometheus(), scrapeInterval: Duration.seconds(15) } }),
     'test/gw: invalid metrics.scrapeInterval "15s": it only applies with metrics.podMonitor true. Fix: set podMonitor: true, or drop scrapeInterval'),
 
+  C('V148', CONTRA, 'targetNamespacePolicies with a Service by name and no podSelector (the policy would select every pod of the namespace)', 'construct',
+    () => testGateway({ targetNamespacePolicies: true }).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 }),
+    'test/gw/pg: invalid podSelector undefined: with targetNamespacePolicies the route defines a NetworkPolicy in namespace "db" for the Service\'s pods, and without podSelector it would select every pod of that namespace, which would then refuse all ingress but the gateway\'s. '
+    + 'Fix: pass podSelector with the labels of the Service\'s pods (its spec.selector), or service (a kplus.Service), or drop targetNamespacePolicies and allow the gateway in that namespace yourself'),
+  C('V149', CONTRA, 'the Kubernetes API (default/kubernetes) by name without egressCidrs (a rule to pods never matches it)', 'construct',
+    () => testGateway().addProxiedService('kube-api', { serviceName: 'kubernetes', serviceNamespace: 'default', port: 443 }),
+    'test/gw/kube-api: invalid egressCidrs undefined: the Service default/kubernetes is the Kubernetes API, whose endpoints are the API servers\' addresses, not pods, so an egress rule to pods would never let the gateway reach it. '
+    + 'Fix: pass egressCidrs with the API servers\' addresses (kubectl -n default get endpointslices -l kubernetes.io/service-name=kubernetes) and targetPort with their port (usually 6443)'),
+  C('V150', CONTRA, 'a PrometheusRule without a PodMonitor, unless the pods are scraped elsewhere (its alerts would never fire)', 'construct',
+    () => testGateway({ metrics: { scrapeFrom: prometheus(), prometheusRule: true } }),
+    'test/gw: invalid metrics.prometheusRule true: its alerts read the gateway\'s metrics, which exist only where something scrapes its pods, and without metrics.podMonitor nothing here does, so no alert would ever fire. '
+    + 'Fix: set podMonitor: true, or scrapedElsewhere: true if your Prometheus already scrapes the gateway\'s pods (a pod scrape job, or a PodMonitor of your own)'),
+  C('V151', CONTRA, 'scrapedElsewhere together with a PodMonitor (two scrapes)', 'construct',
+    () => testGateway({ metrics: { scrapeFrom: prometheus(), podMonitor: true, prometheusRule: true, scrapedElsewhere: true } }),
+    'test/gw: invalid metrics.scrapedElsewhere true: podMonitor true defines a scrape of the pods, and a second one would duplicate every series. Fix: drop scrapedElsewhere, or set podMonitor: false if your own scrape stays'),
+
+  // --- Peer state, peer groups and closed routes ----------------------------------
+  C('V140', ACCESS, 'a peer expiry that is no valid Date', 'construct',
+    () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', expires: new Date('31/03/2027') }),
+    'test/gw/laptop: invalid expires "Invalid Date": must be a valid Date. Fix: pass a Date on a whole second, in UTC, for example new Date("2027-03-31T00:00:00Z")'),
+  C('V141', ACCESS, 'a peer expiry that is not a whole second', 'construct',
+    () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', expires: new Date('2027-03-31T00:00:00.500Z') }),
+    'test/gw/laptop: invalid expires "2027-03-31T00:00:00.500Z": must be a whole second: the gateway and its documents count expiry in seconds. Fix: pass a Date on a whole second, in UTC, for example new Date("2027-03-31T00:00:00Z")'),
+  C('V142', ACCESS, 'a peer expiry before 1970 (or after 9999)', 'construct',
+    () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', expires: new Date('1969-12-31T23:59:59Z') }),
+    'test/gw/laptop: invalid expires "1969-12-31T23:59:59.000Z": must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z. Fix: pass a Date on a whole second, in UTC, for example new Date("2027-03-31T00:00:00Z")'),
+  C('V143', ACCESS, 'an unknown routeAccess value (plain JavaScript, other jsii languages)', 'construct',
+    () => testGateway({ routeAccess: 'private' as RouteAccess }),
+    'test/gw: invalid routeAccess "private": must be one of "open", "closed". Fix: use RouteAccess.OPEN or RouteAccess.CLOSED'),
+  C('V144', ACCESS, 'a route without allowPeers on a gateway whose routes are closed', 'construct',
+    () => testGateway({ routeAccess: RouteAccess.CLOSED }).addProxiedService('pg', { serviceName: 'pg', port: 5432 }),
+    'test/gw/pg: invalid allowPeers undefined: the gateway\'s routeAccess is RouteAccess.CLOSED, so every route must name the peers or peer groups that may use it. Fix: pass allowPeers with the peers or groups (gateway.addPeerGroup) that need this route'),
+  C('V145', ACCESS, 'a peer of another gateway in a peer group', 'construct', () => {
+    const chart = testChart();
+    const other = peer(testGateway({ namespace: 'other' }, new Construct(chart, 'team')));
+    testGateway({}, chart).addPeerGroup('dba', { peers: [other] });
+  }, 'test/gw/dba: invalid peers entry "test/team/gw/laptop": it is a peer of gateway test/team/gw, and a group holds only peers of its own gateway test/gw. Fix: add the peer with this gateway\'s addPeer, or put it in a group of its own gateway'),
+  C('V146', ACCESS, 'a peer group of another gateway in allowPeers', 'synth', () => {
+    const chart = testChart();
+    const other = testGateway({ namespace: 'other' }, new Construct(chart, 'team')).addPeerGroup('dba');
+    const gw = testGateway({}, chart);
+    gw.addProxiedService('pg', { serviceName: 'pg', port: 5432, allowPeers: [other] });
+    return synth(gw);
+  }, '[test/gw] test/gw/pg: invalid allowPeers entry "test/team/gw/dba": it is a peer group of gateway test/team/gw, not of test/gw. Fix: use a group of this gateway (gateway.addPeerGroup), or remove it from allowPeers'),
+  C('V147', ACCESS, 'two peer groups with one name (case-insensitive)', 'synth', () => {
+    const chart = testChart();
+    const gw = gatewayWithRoute({}, chart);
+    gw.addPeerGroup('dba');
+    new WireguardPeerGroup(chart, 'DBA', { gateway: gw });
+    return synth(gw);
+  }, '[test/gw] test/DBA: invalid peer group name "DBA": group test/gw/dba has the same name (names are case-insensitive), and reports name groups by it. Fix: give every peer group of the gateway its own id'),
+
   // --- Numbers and durations ---------------------------------------------------------
   C('V46', RANGE, 'an MTU outside 1280-9000', 'construct', () => testGateway({ mtu: 576 }),
     'test/gw: invalid mtu 576: must be an integer from 1280 to 9000. Fix: use 1420 (the WireGuard default), or lower it by 80 below your path MTU'),
@@ -313,7 +366,7 @@ export const CASES: ValidationCase[] = [
   C('V85', APP, 'two allow-from-gateway policies of one name in one namespace', 'synth', () => {
     const chart = testChart();
     for (const [scope, namespace] of [[chart, 'vpn-a'], [new Construct(chart, 'team'), 'vpn-b']] as const) {
-      testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432 });
+      testGateway({ namespace, targetNamespacePolicies: true }, scope).addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
     }
     return synth(chart);
   }, '[test/team/gw] test/team/gw/pg: invalid route id "pg": its allow-from-gateway NetworkPolicy db/gw.pg is also defined by test/gw/pg. Fix: give one of the two gateways another name, or one of the routes another id'),

@@ -6,6 +6,7 @@
 import * as path from 'path';
 import * as qrcode from 'qrcode-terminal';
 import { publicKeyOf } from '../_keys';
+import { parseRfc3339 } from '../_peer-access';
 import { renderClientConfig, renderHostsFile } from '../_render-client';
 import { CliError } from './command';
 import { GatewayInfo, PeerInfo } from './gateways';
@@ -122,8 +123,12 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeys: ReadonlyMa
         mtu: g.mtu,
         allowedIps: p.allowedIps,
         persistentKeepaliveSeconds: p.persistentKeepalive,
+        enabled: p.enabled,
+        expiresAt: p.expires === null ? undefined : parseRfc3339(p.expires),
       });
-      const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address));
+      // A peer's files say nothing about other peers: no route's allow list, no group.
+      const reachable = g.routes.filter((r) => p.allowedAddresses.includes(r.address))
+        .map((r) => ({ name: r.name, kind: r.kind, address: r.address, port: r.port, target: r.target }));
       const sibling = (ext: string) => confPath.replace(/\.conf$/, ext);
       plan.files.push(
         { path: confPath, content: conf, mode: 0o600 },

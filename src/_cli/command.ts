@@ -16,6 +16,8 @@ export interface CliIo {
   readonly env: { [name: string]: string | undefined };
   /** Relative paths (--out, --key-file, ...) and the app command resolve from here. */
   readonly cwd: string;
+  /** The clock, in milliseconds since 1970 (access-report's default --at); Date.now when absent. */
+  readonly now?: () => number;
 }
 
 export interface CliResult {

@@ -7,6 +7,7 @@
  * checks it).
  */
 import { parseOptions } from './args';
+import { accessReportCommand } from './cmds/access-report';
 import { clientConfigCommand } from './cmds/client-config';
 import { keygenCommand } from './cmds/keygen';
 import { pubkeyCommand } from './cmds/pubkey';
@@ -14,7 +15,7 @@ import { BIN, CliCommand, CliError, CliIo, CliResult, ok, usageError } from './c
 import { commandList, topLevelHelp } from './help';
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: readonly CliCommand[] = [keygenCommand, pubkeyCommand, clientConfigCommand];
+export const COMMANDS: readonly CliCommand[] = [keygenCommand, pubkeyCommand, clientConfigCommand, accessReportCommand];
 
 /** Runs one command line. Never throws: errors become stderr and a non-zero code. */
 export function runCli(argv: string[], io: CliIo, commands: readonly CliCommand[] = COMMANDS): CliResult {

@@ -8,7 +8,7 @@ export function topLevelHelp(commands: readonly CliCommand[]): string {
   const rows = commands.map((c) => `  ${c.name.padEnd(16)}${c.summary}`);
   return `Usage: ${BIN} <command> [options]
 
-WireGuard keys and client configurations for cdk8s-wireguard-gateway.
+WireGuard keys, client configurations and access reports for cdk8s-wireguard-gateway.
 
 Commands:
 ${rows.join('\n')}
