@@ -84,16 +84,16 @@ describe('the peer', () => {
 });
 
 describe('a disabled peer is on no interface', () => {
-  test('wg0.conf has no [Peer] for it, and init.sh neither routes it nor sets its preshared key', () => {
+  test('wg0.conf and peers.tsv have no row for it, so init.sh neither routes it nor sets its preshared key', () => {
     const files = configData(synth(gateway()));
     expect(files['wg0.conf']).toContain(`PublicKey = ${PEER_KEYS[0]}`);
     expect(files['wg0.conf']).toContain(`PublicKey = ${PEER_KEYS[2]}`);
     expect(files['wg0.conf']).not.toContain(PEER_KEYS[1]);
     expect(files['wg0.conf']).not.toContain('10.98.0.3');
     expect(files['wg0.conf'].match(/^\[Peer\]$/gm)).toHaveLength(2);
-    // `wg set ... preshared-key` would add the peer back to wg0: not for a disabled peer.
-    expect(files['init.sh']).not.toContain(PEER_KEYS[1]);
-    expect(files['init.sh']).toContain('PEERS="10.98.0.2 10.98.0.4"');
+    // init.sh routes and keys (`wg set ... preshared-key` would add the peer back to wg0) the peers of peers.tsv only.
+    const rows = files['peers.tsv'].split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split('\t'));
+    expect(rows.map(([key, address, psk]) => [key, address, psk])).toEqual([[PEER_KEYS[0], '10.98.0.2', '-'], [PEER_KEYS[2], '10.98.0.4', '-']]);
   });
 
   test('it stays in connection-info.json, disabled; enabling it again changes only what the agent applies live', () => {
@@ -111,7 +111,7 @@ describe('a disabled peer is on no interface', () => {
     gw.addProxiedService('pg', { serviceName: 'pg', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
     const objects = synth(gw);
     const enabled = configData(objects);
-    expect(Object.keys(enabled).filter((f) => enabled[f] !== disabled[f]).sort()).toEqual(['config-id', 'connection-info.json', 'init.sh', 'wg0.conf']);
+    expect(Object.keys(enabled).filter((f) => enabled[f] !== disabled[f]).sort()).toEqual(['config-id', 'connection-info.json', 'peers.tsv', 'wg0.conf']);
     const template = (o: any[]) => o.find((x) => x.kind === 'Deployment').spec.template;
     expect(template(objects)).toEqual(template(synth(gateway())));
   });
