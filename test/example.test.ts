@@ -43,7 +43,7 @@ describe('examples/postgres-redis-rds', () => {
 
   test('every object validates against the Kubernetes 1.33 schemas', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
-      'ConfigMap', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Secret', 'Service',
+      'ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Secret', 'Service',
       'Service',
     ]);
     validateWithSchemas(objects);

@@ -48,9 +48,14 @@ export function findObject(objects: any[], kind: string, predicate: (o: any) => 
   return found[0];
 }
 
-/** The gateway's ConfigMap data (nginx.conf, init.sh, wg0.conf, ...). */
+/** The gateway's ConfigMap data (nginx.conf, wg0.conf, routes.tsv, ...). */
 export function configData(objects: any[]): Record<string, string> {
   return findObject(objects, 'ConfigMap', (o) => o.data?.['nginx.conf'] !== undefined).data;
+}
+
+/** The gateway's code ConfigMap data (init.sh, agent.sh, start-nginx.sh, metrics.sh with metrics). */
+export function codeData(objects: any[]): Record<string, string> {
+  return findObject(objects, 'ConfigMap', (o) => o.data?.['init.sh'] !== undefined).data;
 }
 
 const MODEL_BY_KIND: Record<string, any> = {

@@ -276,6 +276,8 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid workerProcesses 0: must be an integer from 1 to 64. Fix: use 1 or 2; the pod rarely needs more'),
   C('V49', RANGE, 'sessions per worker outside 1-262144', 'construct', () => testGateway({ maxSessionsPerWorker: 1e6 }),
     'test/gw: invalid maxSessionsPerWorker 1000000: must be an integer from 1 to 262144. Fix: use the number of simultaneous sessions you expect, e.g. 4096'),
+  C('V180', RANGE, 'sessions per peer outside 1-1000000', 'construct', () => testGateway({ maxSessionsPerPeer: 0 }),
+    'test/gw: invalid maxSessionsPerPeer 0: must be an integer from 1 to 1000000. Fix: use the most sessions one peer needs at once (a connection pool, its tools), e.g. 256'),
   C('V65', RANGE, 'a drain time that is not whole seconds from 0 to 3600', 'construct', () => testGateway({ drainTime: Duration.hours(2) }),
     'test/gw: invalid drainTime "7200000ms": must be a whole number of seconds from 0 to 3600. Fix: use the time your load balancer needs to stop sending new clients to a pod, e.g. Duration.seconds(15)'),
   C('V50', RANGE, 'a keepalive over 65535 seconds', 'construct', () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', persistentKeepalive: Duration.days(1) }),
@@ -382,7 +384,7 @@ export const CASES: ValidationCase[] = [
     // Explicit addresses: 3,000 names in a /16 would also collide.
     for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080, address: `10.99.${(i + 1) >> 8}.${(i + 1) & 255}` });
     return synth(gw);
-  }, '[test/gw] test/gw: the rendered configuration is 1522195 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
+  }, '[test/gw] test/gw: the rendered configuration is 1490285 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
     + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)'),
 ];
 
