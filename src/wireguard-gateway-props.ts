@@ -162,7 +162,8 @@ export interface WireguardGatewayProps {
    * The init container's image (the agent runs it too). It must contain `ip`
    * (iproute2), `wg` (wireguard-tools), `iptables-nft` and
    * `iptables-nft-restore` (iptables 1.8 or later), and `sha256sum`; nothing is
-   * installed at boot.
+   * installed at boot. Pin it by digest for production
+   * (`name:tag@sha256:<digest>`): it runs privileged, and a tag can be moved.
    *
    * @default "docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116" (WireguardGateway.DEFAULT_INIT_IMAGE)
    */
@@ -171,7 +172,7 @@ export interface WireguardGatewayProps {
   /**
    * The nginx image. It must run as uid 101 with the stream module built in
    * (as the official and nginx-unprivileged images do) and have `/bin/sh`,
-   * `awk` and `sha256sum`.
+   * `awk` and `sha256sum`. Pin it by digest for production (`name:tag@sha256:<digest>`).
    *
    * @default "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine" (WireguardGateway.DEFAULT_NGINX_IMAGE)
    */

@@ -13,6 +13,7 @@ import { START_FILES } from './_contract';
 import { GatewayIdentity, checkGateway, gatewayIdentity } from './_gateway-checks';
 import { GatewayContents, GatewaySettings, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
+import { checkImage } from './_images';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, networkContains } from './_net';
 import { ConfigUpdates, RouteAccess } from './gateway-options';
@@ -140,8 +141,8 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     this.pod = new GatewayPod(this, props, {
       metadata,
       podLabels: this.podLabels,
-      initImage: props.initImage ?? WireguardGateway.DEFAULT_INIT_IMAGE,
-      nginxImage: props.nginxImage ?? WireguardGateway.DEFAULT_NGINX_IMAGE,
+      initImage: checkImage(this.node.path, 'initImage', props.initImage ?? WireguardGateway.DEFAULT_INIT_IMAGE),
+      nginxImage: checkImage(this.node.path, 'nginxImage', props.nginxImage ?? WireguardGateway.DEFAULT_NGINX_IMAGE),
       privilegedInit: settings.privilegedInit,
       listenPort: this.listenPort,
       configMap: this.configMap,
