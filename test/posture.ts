@@ -14,7 +14,7 @@
 import { createHash } from 'crypto';
 import { isDeepStrictEqual } from 'util';
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import { recordNginxConf, validateWithSchemas } from './util';
+import { recordNginxConf, startEnvNetwork, validateWithSchemas } from './util';
 
 const GATEWAY_LABEL = 'app.kubernetes.io/name';
 const GATEWAY_NAME = 'wireguard-gateway';
@@ -348,7 +348,7 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
 /** Records every gateway nginx.conf among `objects` for the system tier's real `nginx -t`. */
 export function recordNginxConfs(objects: any[]): void {
   for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.data?.['nginx.conf'] !== undefined)) {
-    recordNginxConf(cm.data['nginx.conf']);
+    recordNginxConf(cm.data['nginx.conf'], startEnvNetwork(cm.data['start.env']));
   }
 }
 

@@ -25,7 +25,7 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
 import { GatewayRoute, WireguardGateway, WireguardKey, WireguardPeer } from '../src';
-import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, recordNginxConf, testChart, testGateway } from './util';
+import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, recordNginxConf, startEnvNetwork, testChart, testGateway } from './util';
 import { scriptText } from '../src/_assets';
 import { promLabelValue } from '../src/_render-data';
 
@@ -347,7 +347,7 @@ describe('renderers under arbitrary and hostile names, hosts and comments', () =
     // and goes through the real nginx -t, in the system tier.
     expect(samples.length).toBeGreaterThan(10);
     samples.forEach((x) => passesStartCheck(x.conf, x.startEnv));
-    samples.forEach((x) => recordNginxConf(x.conf));
+    samples.forEach((x) => recordNginxConf(x.conf, startEnvNetwork(x.startEnv)));
   });
 
   test('the nginx parser sees an injected directive (it is not blind)', () => {

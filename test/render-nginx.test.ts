@@ -11,7 +11,7 @@ import { renderNginxConf as render } from '../src/_render-nginx';
 /** Renders, and records the conf for the system tier's nginx -t. */
 function renderNginxConf(...args: Parameters<typeof render>): string {
   const conf = render(...args);
-  recordNginxConf(conf);
+  recordNginxConf(conf, args[0].serviceNetwork);
   return conf;
 }
 
