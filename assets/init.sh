@@ -88,26 +88,18 @@ check_wg_conf() {
     END { if (bad) { print "line " bad; exit 1 } if (!seen) { print "no [Interface]"; exit 1 } }' "$1"
 }
 
-# The checks the two tables share, in awk: an IPv4 address, one inside the service
-# network, a TCP port, a name (a Prometheus label value: \\, \" and \n escaped, no
-# control character), the first problem with its line, and a value shown in a
-# message (printable, cut short).
-TABLE_AWK='
-  function ipv4(a,  o, i) {
-    if (split(a, o, ".") != 4) return 0
-    for (i = 1; i <= 4; i++) if (o[i] !~ /^(0|[1-9][0-9]?[0-9]?)$/ || o[i] + 0 > 255) return 0
-    return 1
-  }
-  function int4(a,  o) { split(a, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
-  function inside(a,  size, i) { size = 1; for (i = bits; i < 32; i++) size *= 2; return int(int4(a) / size) == int(int4(base) / size) }
-  function port(p) { return p ~ /^[1-9][0-9]*$/ && p + 0 <= 65535 }
+# The checks the two tables share, in awk: net.awk's (an IPv4 address, one inside
+# the service network, a TCP port), a name (a Prometheus label value: \\, \" and \n
+# escaped, no control character), the first problem with its line, and a value
+# shown in a message (printable, cut short).
+NET_AWK=$(cat "$(dirname "$0")/net.awk") || fail "cannot read net.awk next to $0"
+TABLE_AWK="$NET_AWK"'
   function name(n,  t) {
     if (n == "" || n ~ /[[:cntrl:]]/) return 0
     t = n; gsub(/\\\\|\\"|\\n/, "", t); return t !~ /["\\]/
   }
   function show(v) { gsub(/[^ -~]/, "?", v); return "\"" substr(v, 1, 60) "\"" }
   function bad(why) { print "line " FNR ": " why; exit 1 }
-  BEGIN { split(net, n, "/"); base = n[1]; bits = n[2] }
   /^#/ { next }
 '
 

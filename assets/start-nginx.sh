@@ -60,6 +60,9 @@ case $network in
   *) fail "start.env: service_network \"$network\" is not an IPv4 network of /16 to /32" ;;
 esac
 
+# net.awk, next to this script: the awk functions it shares with init.sh (ipv4, inside, port).
+NET_AWK=$(cat "$(dirname "$0")/net.awk") || fail "cannot read net.awk next to $0"
+
 # check_nginx_conf FILE: FILE is an nginx.conf this library writes: every line a comment,
 # or one of the directives the renderer writes, in its block, with values of the shapes
 # it writes (numbers, IPv4 addresses, DNS names, this container's own paths), and every
@@ -68,18 +71,10 @@ esac
 # write a log or listen anywhere else.
 check_nginx_conf() {
   awk -v net="$network" -v run="$RUN_DIR" -v pid="$RUN_DIR/nginx.pid" -v reloadlog="$RELOAD_LOG" -v resolver="$RESOLVER_INCLUDE" \
-    -v mlisten="$METRICS_LISTEN_INCLUDE" -v sessions="$SESSIONS_LOG" -v metrics="$METRICS_FILE" '
-    function ipv4(a,  o, i) {
-      if (split(a, o, ".") != 4) return 0
-      for (i = 1; i <= 4; i++) if (o[i] !~ /^(0|[1-9][0-9]?[0-9]?)$/ || o[i] + 0 > 255) return 0
-      return 1
-    }
-    function int4(a,  o) { split(a, o, "."); return ((o[1] * 256 + o[2]) * 256 + o[3]) * 256 + o[4] }
-    function inside(a,  size, i) { size = 1; for (i = bits; i < 32; i++) size *= 2; return int(int4(a) / size) == int(int4(base) / size) }
-    function port(p) { return p ~ /^[1-9][0-9]*$/ && length(p) <= 5 && p + 0 <= 65535 }
+    -v mlisten="$METRICS_LISTEN_INCLUDE" -v sessions="$SESSIONS_LOG" -v metrics="$METRICS_FILE" "$NET_AWK"'
     function bad(v) { gsub(/[^ -~]/, "?", v); print "line " FNR ": \"" substr(v, 1, 80) "\" is not what the library writes there"; failed = 1; exit 1 }
     BEGIN {
-      split(net, n, "/"); base = n[1]; bits = n[2]; ctx = "main"
+      ctx = "main"
       gateway1 = "log_format gateway \047$remote_addr [$time_local] $server_addr:$server_port -> $upstream_addr \047"
       gateway2 = "\047$status $bytes_received/$bytes_sent $session_time\047;"
       temp["client_body"] = temp["proxy"] = temp["fastcgi"] = temp["uwsgi"] = temp["scgi"] = 1

@@ -23,8 +23,10 @@ export function scriptText(name: typeof SCRIPTS[number]): string {
   return text;
 }
 
-/** The scripts a gateway's pod runs, by name: metrics.sh only with metrics. */
+/** The scripts a gateway's pod runs, by name (and net.awk, which two of them read): metrics.sh only with metrics. */
 export function gatewayScripts(metrics: boolean): Record<string, string> {
-  const names = [SCRIPT_FILES.initScript, SCRIPT_FILES.agentScript, SCRIPT_FILES.startNginx, ...(metrics ? [SCRIPT_FILES.metricsScript] : [])];
+  const names = [
+    SCRIPT_FILES.initScript, SCRIPT_FILES.agentScript, SCRIPT_FILES.startNginx, SCRIPT_FILES.netAwk, ...(metrics ? [SCRIPT_FILES.metricsScript] : []),
+  ];
   return Object.fromEntries(names.map((n) => [n, scriptText(n)]));
 }

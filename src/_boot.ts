@@ -60,15 +60,15 @@ export interface BootPlan {
   readonly run: string;
 }
 
-/** The init container: init.sh, into the agent's emptyDir (the agent copies again when it starts). */
-export const INIT_BOOT: BootPlan = { to: CODE_COPIES.agent, copies: [SCRIPT_FILES.initScript], run: SCRIPT_FILES.initScript };
-/** nginx: start-nginx.sh, into its own emptyDir. */
-export const NGINX_BOOT: BootPlan = { to: CODE_COPIES.nginx, copies: [SCRIPT_FILES.startNginx], run: SCRIPT_FILES.startNginx };
-/** The agent: itself, init.sh, and with metrics metrics.sh, into its own emptyDir. */
+/** The init container: init.sh (and net.awk, which it reads), into the agent's emptyDir (the agent copies again when it starts). */
+export const INIT_BOOT: BootPlan = { to: CODE_COPIES.agent, copies: [SCRIPT_FILES.initScript, SCRIPT_FILES.netAwk], run: SCRIPT_FILES.initScript };
+/** nginx: start-nginx.sh (and net.awk), into its own emptyDir. */
+export const NGINX_BOOT: BootPlan = { to: CODE_COPIES.nginx, copies: [SCRIPT_FILES.startNginx, SCRIPT_FILES.netAwk], run: SCRIPT_FILES.startNginx };
+/** The agent: itself, init.sh, net.awk, and with metrics metrics.sh, into its own emptyDir. */
 export function agentBoot(metrics: boolean): BootPlan {
   return {
     to: CODE_COPIES.agent,
-    copies: [SCRIPT_FILES.agentScript, SCRIPT_FILES.initScript, ...(metrics ? [SCRIPT_FILES.metricsScript] : [])],
+    copies: [SCRIPT_FILES.agentScript, SCRIPT_FILES.initScript, SCRIPT_FILES.netAwk, ...(metrics ? [SCRIPT_FILES.metricsScript] : [])],
     run: SCRIPT_FILES.agentScript,
   };
 }

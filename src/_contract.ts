@@ -71,7 +71,7 @@ export const FILES = {
   configId: 'config-id',
 } as const;
 
-/** The shipped scripts (files in assets/, and the code ConfigMap), the same for every gateway. */
+/** The shipped scripts and their shared awk functions (files in assets/, and the code ConfigMap), the same for every gateway. */
 export const SCRIPT_FILES = {
   /** Brings wg0 and the packet filter to the configuration: run by the init container, and by the agent on a change. */
   initScript: 'init.sh',
@@ -81,9 +81,13 @@ export const SCRIPT_FILES = {
   agentScript: 'agent.sh',
   /** With metrics: prints the gateway's metrics (Prometheus text); the agent runs it every few seconds. */
   metricsScript: 'metrics.sh',
+  /** The awk functions init.sh and start-nginx.sh share to check addresses as data (read next to each script). */
+  netAwk: 'net.awk',
 } as const;
 
-export const SCRIPTS = [SCRIPT_FILES.initScript, SCRIPT_FILES.agentScript, SCRIPT_FILES.startNginx, SCRIPT_FILES.metricsScript] as const;
+export const SCRIPTS = [
+  SCRIPT_FILES.initScript, SCRIPT_FILES.agentScript, SCRIPT_FILES.startNginx, SCRIPT_FILES.metricsScript, SCRIPT_FILES.netAwk,
+] as const;
 
 /**
  * The data files a running pod applies without a restart, in the order

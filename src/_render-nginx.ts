@@ -86,8 +86,8 @@ export function metricsStreamLines(spec: GatewaySpec): string[] {
  * routes the pod's address into its tunnel would reach this server through
  * wg0, but the pod's packet filter (init.sh) takes from wg0 only new
  * connections to the routes' addresses and ports, from the first packet of a
- * new peer on. nginx needs no list of the peers here (it would cost about 40
- * bytes per peer, 0.4 MB at 10,000 peers).
+ * new peer on. nginx needs no list of the peers here (measured: 34 bytes per
+ * peer with short names, 0.34 MB at 10,000 peers).
  */
 export function metricsHttpLines(spec: GatewaySpec): string[] {
   if (spec.metrics === undefined) return [];

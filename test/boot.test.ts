@@ -15,6 +15,7 @@ const SCRIPTS = {
   'init.sh': 'echo "init ran from $0 with $*"\n',
   'agent.sh': 'echo "agent ran from $0 with $*"\n',
   'start-nginx.sh': 'echo "nginx ran"\n',
+  'net.awk': 'function ipv4(a) { return 1 }\n',
 };
 
 /** A code ConfigMap mount (`from`) with these scripts, and the container's directory to copy to. */
@@ -70,10 +71,11 @@ describe('the start program', () => {
 describe('the containers\' commands', () => {
   test('each copies what it runs into a directory only it (or the init container) writes, and checks it', () => {
     expect(bootCommand(INIT_BOOT, SCRIPTS)).toEqual(['/bin/sh', '-c', BOOT_PROGRAM, 'boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'init.sh',
-      `${sha256(SCRIPTS['init.sh'])}  init.sh`]);
-    expect(bootCommand(NGINX_BOOT, SCRIPTS).slice(4)).toEqual(['/opt/wireguard-gateway', '/tmp/nginx/code', 'start-nginx.sh', `${sha256(SCRIPTS['start-nginx.sh'])}  start-nginx.sh`]);
-    expect(agentBoot(false).copies).toEqual(['agent.sh', 'init.sh']);
-    expect(agentBoot(true).copies).toEqual(['agent.sh', 'init.sh', 'metrics.sh']);
+      `${sha256(SCRIPTS['init.sh'])}  init.sh\n${sha256(SCRIPTS['net.awk'])}  net.awk`]);
+    expect(bootCommand(NGINX_BOOT, SCRIPTS).slice(4)).toEqual(['/opt/wireguard-gateway', '/tmp/nginx/code', 'start-nginx.sh',
+      `${sha256(SCRIPTS['start-nginx.sh'])}  start-nginx.sh\n${sha256(SCRIPTS['net.awk'])}  net.awk`]);
+    expect(agentBoot(false).copies).toEqual(['agent.sh', 'init.sh', 'net.awk']);
+    expect(agentBoot(true).copies).toEqual(['agent.sh', 'init.sh', 'net.awk', 'metrics.sh']);
     expect(() => bootCommand(agentBoot(true), SCRIPTS)).toThrow('boot: no script metrics.sh in the code ConfigMap');
     expect(readinessCommand()).toEqual(['/bin/sh', '/run/wireguard-agent/code/agent.sh', 'ready']);
   });
@@ -81,7 +83,7 @@ describe('the containers\' commands', () => {
   test('the code ConfigMap\'s name follows the scripts\' content, not the order they are given in', () => {
     const name = codeConfigMapName('gw', SCRIPTS);
     expect(name).toMatch(/^gw-code-[0-9a-f]{10}$/);
-    expect(codeConfigMapName('gw', { 'start-nginx.sh': SCRIPTS['start-nginx.sh'], 'agent.sh': SCRIPTS['agent.sh'], 'init.sh': SCRIPTS['init.sh'] })).toBe(name);
+    expect(codeConfigMapName('gw', { 'start-nginx.sh': SCRIPTS['start-nginx.sh'], 'net.awk': SCRIPTS['net.awk'], 'agent.sh': SCRIPTS['agent.sh'], 'init.sh': SCRIPTS['init.sh'] })).toBe(name);
     expect(codeConfigMapName('gw', { ...SCRIPTS, 'init.sh': `${SCRIPTS['init.sh']}# changed\n` })).not.toBe(name);
   });
 });

@@ -344,6 +344,14 @@ describe('client-config with the example app', () => {
   });
 });
 
+/** A --private-key-dir under `dir` with the fixture's alpha laptop's key (mode 0600), not the phone's. */
+function laptopKeyDir(dir: string): string {
+  const keys = join(dir, 'keys');
+  mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
+  writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+  return keys;
+}
+
 describe('client-config with the fixture app (two gateways, a folder per chart and a file per resource)', () => {
   let dir: string;
   let keys: string;
@@ -352,9 +360,7 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
   beforeAll(() => {
     dir = tempDir();
     // GIVEN the laptop's private key in --private-key-dir, not the phone's
-    keys = join(dir, 'keys');
-    mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
-    writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+    keys = laptopKeyDir(dir);
     // WHEN
     // (Standard output is a pipe here: QR codes of private keys need --qr-to-non-terminal.)
     run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr', '--qr-to-non-terminal']);
@@ -430,9 +436,7 @@ describe('client-config: private keys stay out of logs and readable files', () =
   let keys: string;
   beforeEach(() => {
     dir = tempDir();
-    keys = join(dir, 'keys');
-    mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
-    writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+    keys = laptopKeyDir(dir);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

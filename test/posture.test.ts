@@ -147,8 +147,8 @@ describe('posture of synthesized gateways', () => {
       const old = initOf(o).command[7];
       editScript(o, 'init.sh', (t) => `${t}# changed\n`);
       initOf(o).command[7] = old;
-    }, /wireguard-init: starts by copying init.sh to \/run\/wireguard-agent\/code and checking their SHA-256 sums/],
-    ['a container runs its script from the code ConfigMap, unchecked', good, (o) => { nginxOf(o).command = ['/bin/sh', '/opt/wireguard-gateway/start-nginx.sh']; }, /nginx: starts by copying start-nginx.sh/],
+    }, /wireguard-init: starts by copying init.sh, net.awk to \/run\/wireguard-agent\/code and checking their SHA-256 sums/],
+    ['a container runs its script from the code ConfigMap, unchecked', good, (o) => { nginxOf(o).command = ['/bin/sh', '/opt/wireguard-gateway/start-nginx.sh']; }, /nginx: starts by copying start-nginx.sh, net.awk/],
     ['the start program runs the script before checking it', good, (o) => {
       initOf(o).command[2] = initOf(o).command[2].replace('if ! out=', 'exec /bin/sh "$to/$run" "$@"\nif ! out=');
     }, /its start program copies, checks the sums, then runs the copy/],

@@ -39,9 +39,9 @@ const MOUNTS: Record<string, Record<string, 'ro' | 'rw'>> = {
 };
 /** Where each container copies the scripts it runs, which it copies, and which it runs. */
 const BOOTS: Record<string, { to: string; copies: (metrics: boolean) => string[]; run: string }> = {
-  'wireguard-init': { to: `${AGENT_DIR}/code`, copies: () => ['init.sh'], run: 'init.sh' },
-  'nginx': { to: `${NGINX_RUN_DIR}/code`, copies: () => ['start-nginx.sh'], run: 'start-nginx.sh' },
-  'wireguard-agent': { to: `${AGENT_DIR}/code`, copies: (m) => ['agent.sh', 'init.sh', ...(m ? ['metrics.sh'] : [])], run: 'agent.sh' },
+  'wireguard-init': { to: `${AGENT_DIR}/code`, copies: () => ['init.sh', 'net.awk'], run: 'init.sh' },
+  'nginx': { to: `${NGINX_RUN_DIR}/code`, copies: () => ['start-nginx.sh', 'net.awk'], run: 'start-nginx.sh' },
+  'wireguard-agent': { to: `${AGENT_DIR}/code`, copies: (m) => ['agent.sh', 'init.sh', 'net.awk', ...(m ? ['metrics.sh'] : [])], run: 'agent.sh' },
 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -14,6 +14,8 @@ import { AGENT_OUT_FILES, APPLIED_FILES, FILES, NGINX_OUT_FILES, RUN_FILES, SCRI
 
 const ROOT = join(__dirname, '..');
 const text = (script: string) => readFileSync(join(ASSETS_DIR, script), 'utf-8');
+/** The shell scripts (net.awk is awk text they read). */
+const SH_SCRIPTS = SCRIPTS.filter((s) => s.endsWith('.sh'));
 
 /** The `NAME="${NAME:-default}"` lines of a script: NAME -> default, as written. */
 function defaults(script: string): Map<string, string> {
@@ -35,16 +37,17 @@ function fileNames(script: string, dirs = '[A-Za-z_][A-Za-z0-9_]*|1'): string[] 
 }
 
 describe('the shipped scripts', () => {
-  test('are exactly the contract\'s scripts, POSIX sh files with a shebang, plain ASCII', () => {
+  test('are exactly the contract\'s scripts (POSIX sh files with a shebang) and net.awk, plain ASCII', () => {
     expect(readdirSync(ASSETS_DIR).sort()).toEqual([...SCRIPTS].sort());
-    for (const script of SCRIPTS) {
+    expect(text(SCRIPT_FILES.netAwk)).toMatch(/^# net\.awk \(cdk8s-wireguard-gateway\): [\n -~]*$/);
+    for (const script of SH_SCRIPTS) {
       expect(text(script)).toMatch(/^#!\/bin\/sh\n# [a-z-]+\.sh \(cdk8s-wireguard-gateway\): /);
       expect(text(script)).toMatch(/^[\n -~]*$/);
       execFileSync('sh', ['-n', join(ASSETS_DIR, script)]);
     }
   });
 
-  test.each(SCRIPTS)('every default in %s is the contract\'s value (src/_contract.ts SCRIPT_DEFAULTS)', (script) => {
+  test.each(SH_SCRIPTS)('every default in %s is the contract\'s value (src/_contract.ts SCRIPT_DEFAULTS)', (script) => {
     const found = defaults(script);
     expect(found.size).toBeGreaterThan(3);
     for (const [name, value] of found) {
@@ -82,7 +85,7 @@ describe('the shipped scripts', () => {
     gw.addProxiedService('pg', { serviceName: 'pg', port: 5432 });
     const objects = synth(gw);
     const code = codeData(objects);
-    expect(Object.keys(code).sort()).toEqual([SCRIPT_FILES.agentScript, SCRIPT_FILES.initScript, SCRIPT_FILES.startNginx]);
+    expect(Object.keys(code).sort()).toEqual([SCRIPT_FILES.agentScript, SCRIPT_FILES.initScript, SCRIPT_FILES.netAwk, SCRIPT_FILES.startNginx]);
     for (const script of Object.keys(code)) expect(code[script]).toBe(scriptText(script as typeof SCRIPTS[number]));
     expect(Object.keys(configData(objects)).filter((f) => f.endsWith('.sh'))).toEqual([]);
   });

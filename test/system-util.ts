@@ -142,8 +142,9 @@ export class NginxContainer {
   public start(env: Record<string, string> = {}): Promise<number | null> {
     const stdout = openSync(this.path('stdout'), 'w');
     chownSync(this.path('stdout'), 101, 101);
-    // The shipped file, copied as it is to where uid 101 can read it (a checkout may sit in a 0700 directory).
+    // The shipped files, copied as they are to where uid 101 can read them (a checkout may sit in a 0700 directory).
     copyFileSync(join(ASSETS, 'start-nginx.sh'), this.path('start-nginx.sh'));
+    copyFileSync(join(ASSETS, 'net.awk'), this.path('net.awk'));
     this.supervisor = spawn(IP, ['netns', 'exec', this.ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
       'busybox', 'sh', this.path('start-nginx.sh')], {
       env: {

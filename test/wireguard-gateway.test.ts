@@ -36,14 +36,15 @@ describe('WireguardGateway', () => {
     const code = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === gw.codeConfigMap.name);
     expect(code.immutable).toBe(true);
     expect(code.metadata.name).toMatch(/^gw-code-[0-9a-f]{10}$/);
-    expect(Object.keys(code.data).sort()).toEqual(['agent.sh', 'init.sh', 'start-nginx.sh']);
+    expect(Object.keys(code.data).sort()).toEqual(['agent.sh', 'init.sh', 'net.awk', 'start-nginx.sh']);
     expect(Object.keys(configData(objects)).filter((f) => f.endsWith('.sh'))).toEqual([]);
     const spec = podOf(objects);
     expect(spec.volumes.find((v: any) => v.name === 'code')).toEqual({ name: 'code', configMap: { name: code.metadata.name } });
     const sum = (f: string) => `${createHash('sha256').update(code.data[f]).digest('hex')}  ${f}`;
-    expect(spec.initContainers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'init.sh', sum('init.sh')]);
-    expect(spec.containers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/tmp/nginx/code', 'start-nginx.sh', sum('start-nginx.sh')]);
-    expect(spec.containers[1].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'agent.sh', [sum('agent.sh'), sum('init.sh')].join('\n')]);
+    expect(spec.initContainers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'init.sh', [sum('init.sh'), sum('net.awk')].join('\n')]);
+    expect(spec.containers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/tmp/nginx/code', 'start-nginx.sh', [sum('start-nginx.sh'), sum('net.awk')].join('\n')]);
+    expect(spec.containers[1].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'agent.sh',
+      [sum('agent.sh'), sum('init.sh'), sum('net.awk')].join('\n')]);
     // The same scripts, the same name: another gateway of the app, or the same one with other routes and peers.
     const other = smallGateway({ name: 'other' });
     other.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });

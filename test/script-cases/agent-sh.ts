@@ -29,7 +29,7 @@ class AgentPod {
   constructor(private readonly shell: Shell, realInit = false) {
     for (const d of ['config', 'code', 'agent', 'agent-out', 'nginx-out', 'psk']) mkdirSync(join(this.pod.dir, d));
     if (realInit) {
-      copyFileSync(join(ASSETS, 'init.sh'), this.path('code', 'init.sh'));
+      for (const f of ['init.sh', 'net.awk']) copyFileSync(join(ASSETS, f), this.path('code', f));
     } else {
       writeFileSync(this.path('code', 'init.sh'), [
         `echo "$1 $(cat "$CONFIG_DIR/config-id")" >> ${this.path('calls')}`,
