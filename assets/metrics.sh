@@ -79,7 +79,7 @@ printf '%s\n' '# HELP wireguard_gateway_info The library version and the configu
 printf 'wireguard_gateway_info{version="%s",config_id="%s"} 1\n' "$version" "$applied_id"
 printf '%s\n' '# HELP wireguard_gateway_config_up_to_date 1 when the configuration the kubelet mounted is the one the gateway serves, else 0.' '# TYPE wireguard_gateway_config_up_to_date gauge'
 if [ "$mounted_id" = "$applied_id" ]; then echo 'wireguard_gateway_config_up_to_date 1'; else echo 'wireguard_gateway_config_up_to_date 0'; fi
-printf '%s\n' '# HELP wireguard_gateway_config_reloads_total Configuration changes the agent handled, by result: applied, rejected (did not pass the check; nothing applied), failed (rolled back, or nginx did not answer).' '# TYPE wireguard_gateway_config_reloads_total counter'
+printf '%s\n' '# HELP wireguard_gateway_config_reloads_total Configuration changes the agent handled, by result: applied, rejected (did not pass the check; nothing applied), failed (nginx refused it or did not answer, or wg0 did; the peers it removed stay removed).' '# TYPE wireguard_gateway_config_reloads_total counter'
 printf 'wireguard_gateway_config_reloads_total{result="%s"} %s\n' applied "$ok" rejected "$rejected" failed "$failed"
 printf '%s\n' '# HELP wireguard_gateway_config_last_applied_timestamp_seconds When a configuration last applied (UNIX time; 0: none since the agent started).' '# TYPE wireguard_gateway_config_last_applied_timestamp_seconds gauge'
 echo "wireguard_gateway_config_last_applied_timestamp_seconds $last"
