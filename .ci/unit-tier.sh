@@ -2,7 +2,7 @@
 # The unit tier (`npx projen test`) as a contributor without root runs it: as an
 # unprivileged user, with a PATH that has node, npm and a POSIX sh but none of the
 # programs the system tier needs (ip, nginx, wg, wg-quick, wireguard-go, busybox,
-# promtool, dnsmasq, nft, and the linter). `npx projen ci` runs it first.
+# promtool, dnsmasq, nft, iptables, and the linter). `npx projen ci` runs it first.
 #
 # As root (CI): the tree is copied to a temporary directory that `nobody` owns
 # (the clone is root's, and jest writes test-reports/ and coverage/ into it), the
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-FORBIDDEN=(ip nginx wg wg-quick wireguard-go busybox shellcheck promtool dnsmasq nft)
+FORBIDDEN=(ip nginx wg wg-quick wireguard-go busybox shellcheck promtool dnsmasq nft iptables iptables-nft iptables-nft-restore iptables-legacy iptables-legacy-restore)
 
 work=$(mktemp -d /tmp/wggw-unit-XXXXXX)
 trap 'rm -rf "$work"' EXIT

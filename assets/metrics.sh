@@ -1,26 +1,30 @@
 #!/bin/sh
 # metrics.sh (cdk8s-wireguard-gateway): prints the gateway's metrics in the Prometheus
 # text format. The agent runs it every few seconds (start.env: metrics_refresh_seconds)
-# and moves what it prints to $STATE_DIR/metrics.prom, which nginx serves on the pod's
+# and moves what it prints to $AGENT_OUT/metrics.prom, which nginx serves on the pod's
 # own address at /metrics. It reads, and changes nothing but its own bookkeeping in
-# $AGENT_DIR:
+# $AGENT_DIR and the note $AGENT_OUT/sessions-read:
 #   per peer   wg show (transfer, latest-handshakes, allowed-ips), never the private key;
 #              names from peers.tsv;
 #   per route  established TCP sockets on its address:port (/proc/net/tcp); the lines of
 #              nginx's sessions log (one per ended session); whether its target resolves;
 #   gateway    its version and configuration, and the agent's counts of configuration changes.
-# It runs from the agent's copy of the configuration that applied ($APPLIED_DIR), whose
-# routes.tsv, peers.tsv and live.env init.sh has checked. The same file for every gateway.
+# It runs from the agent's checked copy of the scripts, on the agent's copy of the
+# configuration that applied ($APPLIED_DIR), whose routes.tsv, peers.tsv and live.env
+# init.sh has checked. What it reads from nginx's volume it reads as data: regular
+# files only, never through a link, within a time limit. The same file for every gateway.
 set -u
 # Bytes, not characters: the same parsing whatever locale the image or the caller sets.
 export LC_ALL=C
 # Where it reads: the agent's bookkeeping and copy of what applied, the mounted
-# configuration (its config-id), nginx's sessions log in the shared emptyDir.
+# configuration (its config-id), nginx's sessions log in nginx's volume.
 AGENT_DIR="${AGENT_DIR:-/run/wireguard-agent}"
 APPLIED_DIR="${APPLIED_DIR:-$AGENT_DIR/good}"
 CONFIG_DIR="${CONFIG_DIR:-/etc/wireguard-gateway}"
-STATE_DIR="${STATE_DIR:-/run/wireguard-gateway}"
-SESSIONS_LOG="${SESSIONS_LOG:-$STATE_DIR/sessions.log}"
+AGENT_OUT="${AGENT_OUT:-/run/wireguard-gateway/agent-out}"
+NGINX_OUT="${NGINX_OUT:-/run/wireguard-gateway/nginx-out}"
+SESSIONS_LOG="${SESSIONS_LOG:-$NGINX_OUT/sessions.log}"
+SESSIONS_READ="${SESSIONS_READ:-$AGENT_OUT/sessions-read}"
 PROC="${PROC:-/proc}"
 WG_IF="${WG_IF:-wg0}"
 GETENT="${GETENT:-getent}"
@@ -75,7 +79,7 @@ printf '%s\n' '# HELP wireguard_gateway_info The library version and the configu
 printf 'wireguard_gateway_info{version="%s",config_id="%s"} 1\n' "$version" "$applied_id"
 printf '%s\n' '# HELP wireguard_gateway_config_up_to_date 1 when the configuration the kubelet mounted is the one the gateway serves, else 0.' '# TYPE wireguard_gateway_config_up_to_date gauge'
 if [ "$mounted_id" = "$applied_id" ]; then echo 'wireguard_gateway_config_up_to_date 1'; else echo 'wireguard_gateway_config_up_to_date 0'; fi
-printf '%s\n' '# HELP wireguard_gateway_config_reloads_total Configuration changes the agent handled, by result: applied, rejected (did not pass the check; nothing applied), failed (rolled back, or nginx did not answer).' '# TYPE wireguard_gateway_config_reloads_total counter'
+printf '%s\n' '# HELP wireguard_gateway_config_reloads_total Configuration changes the agent handled, by result: applied, rejected (did not pass the check; nothing applied), failed (nginx refused it or did not answer, or wg0 did; the peers it removed stay removed).' '# TYPE wireguard_gateway_config_reloads_total counter'
 printf 'wireguard_gateway_config_reloads_total{result="%s"} %s\n' applied "$ok" rejected "$rejected" failed "$failed"
 printf '%s\n' '# HELP wireguard_gateway_config_last_applied_timestamp_seconds When a configuration last applied (UNIX time; 0: none since the agent started).' '# TYPE wireguard_gateway_config_last_applied_timestamp_seconds gauge'
 echo "wireguard_gateway_config_last_applied_timestamp_seconds $last"
@@ -108,37 +112,64 @@ awk "$ROUTES_AWK"'
 
 # --- Per route: sessions ended, by nginx's status (200 ok, 403 refused by allowPeers,
 # 502 target unreachable or not resolved). nginx writes one line per ended session
-# ("address:port status") to $SESSIONS_LOG; start-nginx.sh renames it to sessions.log.old
-# when it has grown, and makes nginx reopen its logs. Each run counts the complete lines
-# after where the last run stopped, and deletes the .old file once nginx has not
-# written to it for 3 s. The counts and the read position are one file, replaced at once. ---
+# ("address:port status") to $SESSIONS_LOG; start-nginx.sh renames it to
+# sessions.<token>.log when it has grown (one such file at a time) and makes nginx
+# reopen its logs. Each run counts the complete lines after where the last run stopped;
+# once a renamed log has not been written to for 3 s and is counted, its token goes
+# into $SESSIONS_READ, and start-nginx.sh deletes it (the agent cannot: nginx's volume
+# is read-only here). The counts, the read position and the last token counted are one
+# file, replaced at once, so a crash never counts a line twice. ---
 LOG=$SESSIONS_LOG
 COUNTS="$AGENT_DIR/sessions.counts"
 # shellcheck disable=SC2012 # ls -di prints the inode everywhere; stat's flags differ between busybox, GNU and BSD
 inode() { ls -di "$1" 2>/dev/null | awk '{ print $1 }'; }
-# consume FILE: adds its complete lines after the recorded position (if COUNTS records
-# this file; else from its start) to the counts, and records the new position.
+# regular FILE: a regular file, not a link (nginx's volume is nginx's to fill).
+regular() { [ -f "$1" ] && [ ! -L "$1" ]; }
+counted=$(awk '$1 == "#counted" { print $2 }' "$COUNTS" 2>/dev/null)
+# consume FILE [TOKEN]: adds its complete lines after the recorded position (if COUNTS
+# records this file; else from its start) to the counts, and records the new position
+# (and TOKEN as counted). Reads 16 MiB at most, within 10 s.
 consume() {
+  regular "$1" || return 0
   ino=$(inode "$1") size=$(wc -c 2>/dev/null < "$1") || return 0
   read -r _ pino off 2>/dev/null < "$COUNTS" || { pino="" off=0; }
   if [ "$pino" != "$ino" ] || [ "$off" -gt "$size" ]; then off=0; fi
-  tail -c +$((off + 1)) "$1" | head -c $((size - off)) | awk -v ino="$ino" -v off="$off" -v avail=$((size - off)) -v counts="$COUNTS" '
+  [ $((size - off)) -le 16777216 ] || size=$((off + 16777216))
+  timeout 10 tail -c +$((off + 1)) "$1" 2>/dev/null | head -c $((size - off)) | awk -v ino="$ino" -v off="$off" -v avail=$((size - off)) \
+    -v counts="$COUNTS" -v token="${2:-$counted}" '
     { n = length($0) + 1; if (used + n > avail) exit; used += n
       if ($0 ~ /^[0-9.]+:[0-9]+ [0-9]+$/) { split($0, f, " "); c[f[1] "\t" f[2]]++ } }
     END {
       while ((getline line < counts) > 0) if (line !~ /^#/) { split(line, f, "\t"); c[f[1] "\t" f[2]] += f[3] }
       print "#pos " ino " " (off + used) > (counts ".tmp")
+      if (token != "") print "#counted " token > (counts ".tmp")
       for (k in c) print k "\t" c[k] > (counts ".tmp")
     }' && mv -f "$COUNTS.tmp" "$COUNTS"
 }
-if [ -f "$LOG.old" ]; then
-  sealed=0
-  [ $((now - $(date -r "$LOG.old" +%s))) -lt 3 ] || sealed=1
-  consume "$LOG.old" || fail "cannot count $LOG.old"
-  # Once sealed: deleted first, so that a crash in between never counts it twice.
-  if [ "$sealed" = 1 ]; then rm -f "$LOG.old"; consume "$LOG" || fail "cannot count $LOG"; fi
-elif [ -f "$LOG" ]; then
+# The renamed log, if there is one (sessions.<token>.log; any other name is not nginx's).
+rotated="" token=""
+for f in "$NGINX_OUT"/sessions.*.log; do
+  t=${f#"$NGINX_OUT/sessions."} t=${t%.log}
+  case $t in "" | *[!0-9a-z-]*) continue ;; esac
+  [ "${#t}" -le 64 ] && regular "$f" && rotated=$f token=$t
+done
+if [ -n "$rotated" ] && [ "$token" != "$counted" ]; then
+  if [ $((now - $(date -r "$rotated" +%s))) -lt 3 ]; then
+    consume "$rotated" || fail "cannot count $rotated"
+  else
+    consume "$rotated" "$token" || fail "cannot count $rotated"
+    counted=$token
+    consume "$LOG" || fail "cannot count $LOG"
+  fi
+else
   consume "$LOG" || fail "cannot count $LOG"
+fi
+# Tell start-nginx.sh which renamed log it may delete.
+done_token=""
+if regular "$SESSIONS_READ"; then read -r done_token < "$SESSIONS_READ" || done_token=""; fi
+if [ -n "$counted" ] && [ "$counted" != "$done_token" ]; then
+  { rm -f "$SESSIONS_READ.tmp" && echo "$counted" > "$SESSIONS_READ.tmp" && mv -f "$SESSIONS_READ.tmp" "$SESSIONS_READ"; } \
+    || fail "cannot write $SESSIONS_READ"
 fi
 printf '%s\n' '# HELP wireguard_gateway_route_sessions_ended_total Sessions ended on the route, by nginx stream status: 200 ended normally, 403 refused by allowPeers, 502 target unreachable or not resolved.' '# TYPE wireguard_gateway_route_sessions_ended_total counter'
 # The counts, and 0 for the usual statuses of every route (so that increase() sees the first one).

@@ -1,9 +1,11 @@
 /**
  * The gateway's Deployment: the pod, its containers (the WireGuard init
- * container, nginx and the agent), their security contexts and resources, the
- * volumes and their mounts (the ConfigMap, the private key, each peer's
- * preshared key, the emptyDirs), the pod's sysctls, the checksum that rolls
- * the pod when something changes that a running pod cannot apply; how the
+ * container, nginx and the agent), their commands (each runs a checked copy of
+ * its scripts: _boot.ts), security contexts and resources, the volumes and
+ * their mounts (the data and code ConfigMaps, the private key, each peer's
+ * preshared key, the emptyDirs: one per writer, read-only for every reader),
+ * the pod's sysctls, the checksum that rolls the pod when something changes
+ * that a running pod cannot apply; how the
  * replicas roll, spread, drain and report ready; and the pod-level settings a
  * user chooses (metadata, pull secrets, service account, priority class;
  * scheduling is the Deployment's own API).
@@ -11,8 +13,9 @@
 import { ApiObject, ApiObjectMetadata, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { INIT_BOOT, NGINX_BOOT, agentBoot, bootCommand, readinessCommand } from './_boot';
 import { integerIn, secondsIn } from './_checks';
-import { FILES, METRICS_PORT_NAME, PATHS } from './_contract';
+import { METRICS_PORT_NAME, PATHS } from './_contract';
 import { invalid } from './_errors';
 import { presharedKeyMount } from './_model';
 import { CDK8S_ADDRESS_LABEL, CHECKSUM_ANNOTATIONS, checkAnnotations, checkLabels, checkSubdomain, podAddressLabel, refuseOwnLabels } from './_names';
@@ -34,6 +37,9 @@ export interface PodInputs {
   readonly privilegedInit: boolean;
   readonly listenPort: number;
   readonly configMap: kplus.ConfigMap;
+  /** The code ConfigMap (the scripts, immutable), and the scripts in it by name. */
+  readonly codeConfigMap: kplus.ConfigMap;
+  readonly scripts: Record<string, string>;
   /** The Secret and the key inside it that hold the server's private key. */
   readonly privateKey: { readonly secret: kplus.ISecret; readonly key: string };
   /** The agent applies configuration changes in the running pod (configUpdates LIVE). */
@@ -42,7 +48,8 @@ export interface PodInputs {
   readonly metricsPort?: number;
   /**
    * The checksum of what a running pod cannot apply, read at synth: with live
-   * updates the scripts that run only at container start, otherwise every file.
+   * updates start.env, otherwise every data file (the scripts' sums are in the
+   * commands).
    */
   readonly restartChecksum: () => string;
 }
@@ -100,31 +107,40 @@ export class GatewayPod {
     applyUserPodSettings(this.deployment, path, props, inputs.metadata);
 
     const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', inputs.configMap, { name: 'config' });
+    const codeVolume = kplus.Volume.fromConfigMap(scope, 'CodeVolume', inputs.codeConfigMap, { name: 'code' });
     const keyVolume = kplus.Volume.fromSecret(scope, 'KeyVolume', inputs.privateKey.secret, {
       name: 'private-key',
       defaultMode: 0o400,
       items: { [inputs.privateKey.key]: { path: PATHS.keyFile } },
     });
+    const metrics = inputs.metricsPort !== undefined;
+    // nginx's own: its checked scripts, pid, includes, the nginx.conf it serves.
     const tmpVolume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(16) });
-    // Shared by the agent and nginx: reload requests and answers, nothing that runs. With
-    // metrics also the metrics file and nginx's sessions log (bounded by start-nginx.sh).
-    const stateVolume = kplus.Volume.fromEmptyDir(scope, 'StateVolume', 'state', { sizeLimit: Size.mebibytes(inputs.metricsPort === undefined ? 1 : 16) });
-    // The agent's own: the last configuration that applied, which it runs for a rollback.
+    // The agent's own: its checked scripts, the last configuration that applied, its bookkeeping.
     const agentVolume = kplus.Volume.fromEmptyDir(scope, 'AgentVolume', 'agent', { sizeLimit: Size.mebibytes(16) });
+    // One volume per direction, writable by its writer only: what the agent writes for nginx
+    // (reload requests; with metrics the metrics file), and what nginx writes for the agent
+    // (answers; with metrics its sessions log, bounded by start-nginx.sh).
+    const agentOutVolume = kplus.Volume.fromEmptyDir(scope, 'AgentOutVolume', 'agent-out', { sizeLimit: Size.mebibytes(metrics ? 16 : 1) });
+    const nginxOutVolume = kplus.Volume.fromEmptyDir(scope, 'NginxOutVolume', 'nginx-out', { sizeLimit: Size.mebibytes(metrics ? 16 : 1) });
+    const readOnly = (mountPath: string, volume: kplus.Volume) => ({ path: mountPath, volume, readOnly: true });
 
     const initContainer = this.deployment.addInitContainer({
       name: 'wireguard-init',
       image: inputs.initImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['/bin/sh', `${PATHS.configDir}/${FILES.initScript}`],
+      command: bootCommand(INIT_BOOT, inputs.scripts),
       securityContext: initSecurityContext(this.privilegedInit),
       resources: props.initResources ?? {
         cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(200) },
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
       },
       volumeMounts: [
-        { path: PATHS.configDir, volume: configVolume, readOnly: true },
-        { path: PATHS.keyDir, volume: keyVolume, readOnly: true },
+        readOnly(PATHS.configDir, configVolume),
+        readOnly(PATHS.codeDir, codeVolume),
+        readOnly(PATHS.keyDir, keyVolume),
+        // Where it copies init.sh to run it (the agent copies again when it starts).
+        { path: PATHS.agentDir, volume: agentVolume },
       ],
     });
 
@@ -137,7 +153,7 @@ export class GatewayPod {
       lifecycle,
       image: inputs.nginxImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['/bin/sh', `${PATHS.configDir}/${FILES.startNginx}`],
+      command: bootCommand(NGINX_BOOT, inputs.scripts),
       securityContext: {
         ensureNonRoot: true,
         user: NGINX_UID,
@@ -158,25 +174,28 @@ export class GatewayPod {
       // Metrics are served on the pod's own address only: start-nginx.sh listens on it.
       envVariables: inputs.metricsPort === undefined ? undefined : { POD_IP: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP) },
       volumeMounts: [
-        { path: PATHS.configDir, volume: configVolume, readOnly: true },
+        readOnly(PATHS.configDir, configVolume),
+        readOnly(PATHS.codeDir, codeVolume),
         { path: PATHS.runDir, volume: tmpVolume },
-        { path: PATHS.stateDir, volume: stateVolume },
+        readOnly(PATHS.agentOut, agentOutVolume),
+        { path: PATHS.nginxOut, volume: nginxOutVolume },
       ],
     });
 
     // The agent: the init image, root with NET_ADMIN only (it changes wg0, its
-    // addresses and routes); not privileged, nothing else.
+    // addresses and routes, and the packet filter); not privileged, nothing else.
     const agent = this.deployment.addContainer({
       name: 'wireguard-agent',
       image: inputs.initImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`],
+      command: bootCommand(agentBoot(metrics), inputs.scripts),
       securityContext: netAdminOnly(),
       lifecycle,
-      // Ready when wg0 is up with its key and every address, and nginx listens on every route.
-      // An exec probe: nothing is listening for it, so no peer can reach it and the
-      // NetworkPolicy cannot block it. No liveness probe: see the README (Availability).
-      readiness: kplus.Probe.fromCommand(['/bin/sh', `${PATHS.configDir}/${FILES.agentScript}`, 'ready'], {
+      // Ready when wg0 is up with its key and every address, the packet filter is in place,
+      // and nginx listens on every route. An exec probe of the agent's checked copy of its
+      // script: nothing is listening for it, so no peer can reach it and the NetworkPolicy
+      // cannot block it. No liveness probe: see the README (Availability).
+      readiness: kplus.Probe.fromCommand(readinessCommand(), {
         periodSeconds: Duration.seconds(5),
         timeoutSeconds: Duration.seconds(3),
         failureThreshold: 2,
@@ -187,9 +206,11 @@ export class GatewayPod {
         memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
       },
       volumeMounts: [
-        { path: PATHS.configDir, volume: configVolume, readOnly: true },
-        { path: PATHS.stateDir, volume: stateVolume },
+        readOnly(PATHS.configDir, configVolume),
+        readOnly(PATHS.codeDir, codeVolume),
         { path: PATHS.agentDir, volume: agentVolume },
+        { path: PATHS.agentOut, volume: agentOutVolume },
+        readOnly(PATHS.nginxOut, nginxOutVolume),
       ],
     });
     this.keyedContainers = [initContainer, agent];
@@ -251,8 +272,10 @@ export class GatewayPod {
 
 /**
  * The one place the library relaxes cdk8s-plus's secure defaults: creating a
- * WireGuard interface and setting sysctls in the pod's netns needs root with
- * NET_ADMIN, or privileged. The container is short-lived and exits.
+ * WireGuard interface and the packet filter in the pod's netns needs root with
+ * NET_ADMIN (iptables' nf_tables backend talks netlink: nothing more, measured
+ * in the end-to-end suite), and writing the forwarding sysctls needs
+ * privileged. The container is short-lived and exits.
  */
 function initSecurityContext(privileged: boolean): kplus.ContainerSecurityContextProps {
   if (privileged) {

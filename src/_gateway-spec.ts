@@ -9,7 +9,6 @@ import { createHash } from 'crypto';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { addressCollisions } from './_address-plan';
-import { scriptText } from './_assets';
 import { integerIn, oneOf, wholeSeconds } from './_checks';
 import { buildConnectionInfo, renderConnectionInfo } from './_connection-info';
 import { FILES, LIVE_FILES } from './_contract';
@@ -30,7 +29,7 @@ import type { ClientConfigOptions, WireguardPeer } from './wireguard-peer';
 import type { WireguardPeerGroup } from './wireguard-peer-group';
 
 /** The gateway props that shape the rendered files (a subset of WireguardGatewayProps). */
-export type SettingsProps = Pick<WireguardGatewayProps, 'name' | 'namespace' | 'serviceNetwork' | 'listenPort' | 'mtu' | 'endpoint' | 'clusterDomain' | 'privilegedInit' | 'resolverAddresses' | 'dnsCacheValidity' | 'resolverTimeout' | 'ipv6' | 'workerProcesses' | 'maxSessionsPerWorker' | 'configUpdates' | 'clientAllowedIps' | 'routeAccess'>;
+export type SettingsProps = Pick<WireguardGatewayProps, 'name' | 'namespace' | 'serviceNetwork' | 'listenPort' | 'mtu' | 'endpoint' | 'clusterDomain' | 'privilegedInit' | 'resolverAddresses' | 'dnsCacheValidity' | 'resolverTimeout' | 'ipv6' | 'workerProcesses' | 'maxSessionsPerWorker' | 'maxSessionsPerPeer' | 'configUpdates' | 'clientAllowedIps' | 'routeAccess'>;
 
 /** The gateway-wide settings, validated and with defaults applied. */
 export interface GatewaySettings {
@@ -47,6 +46,7 @@ export interface GatewaySettings {
   readonly resolver: ResolverSpec;
   readonly workerProcesses: number;
   readonly maxSessionsPerWorker: number;
+  readonly maxSessionsPerPeer: number;
   readonly configUpdates: ConfigUpdates;
   readonly clientAllowedIps: ClientAllowedIps;
   readonly routeAccess: RouteAccess;
@@ -105,6 +105,8 @@ export function gatewaySettings(scope: Construct, props: SettingsProps): Gateway
     workerProcesses: integerIn(path, 'workerProcesses', props.workerProcesses, 2, 1, 64, 'use 1 or 2; the pod rarely needs more'),
     maxSessionsPerWorker: integerIn(path, 'maxSessionsPerWorker', props.maxSessionsPerWorker, 4096, 1, 262144,
       'use the number of simultaneous sessions you expect, e.g. 4096'),
+    maxSessionsPerPeer: integerIn(path, 'maxSessionsPerPeer', props.maxSessionsPerPeer, 256, 1, 1_000_000,
+      'use the most sessions one peer needs at once (a connection pool, its tools), e.g. 256'),
     configUpdates: oneOf(path, 'configUpdates', props.configUpdates, ConfigUpdates, 'ConfigUpdates', ConfigUpdates.LIVE),
     clientAllowedIps: oneOf(path, 'clientAllowedIps', props.clientAllowedIps, ClientAllowedIps, 'ClientAllowedIps', ClientAllowedIps.SERVICE_NETWORK),
     routeAccess: oneOf(path, 'routeAccess', props.routeAccess, RouteAccess, 'RouteAccess', RouteAccess.OPEN),
@@ -247,6 +249,7 @@ export class GatewayContents {
         workerProcesses: s.workerProcesses,
         // Two connections per session, plus one per listener, plus headroom.
         workerConnections: s.maxSessionsPerWorker * 2 + routes.length + 64,
+        maxSessionsPerPeer: s.maxSessionsPerPeer,
         initSetsSysctls: s.privilegedInit,
         liveUpdates: s.configUpdates === ConfigUpdates.LIVE,
         routes,
@@ -259,20 +262,17 @@ export class GatewayContents {
   }
 
   /**
-   * The ConfigMap's files, by name: the shipped scripts (the same for every
-   * gateway), the data they read, nginx.conf and connection-info.json.
-   * `config-id` is the checksum of the files a running pod applies live
-   * (LIVE_FILES, in that order): the agent logs it when it applies them.
+   * The gateway ConfigMap's files, by name: data only (the scripts are in the
+   * code ConfigMap): nginx.conf, the files the scripts read, and
+   * connection-info.json. `config-id` is the checksum of the files a running
+   * pod applies live (LIVE_FILES, in that order): the agent logs it when it
+   * applies them.
    */
   public rendered(): Record<string, string> {
     return this.memo('rendered', () => {
       const spec = this.spec();
       const files: Record<string, string> = {
         [FILES.nginxConf]: renderNginxConf(spec),
-        [FILES.startNginx]: scriptText(FILES.startNginx),
-        [FILES.initScript]: scriptText(FILES.initScript),
-        [FILES.agentScript]: scriptText(FILES.agentScript),
-        ...(spec.metrics === undefined ? {} : { [FILES.metricsScript]: scriptText(FILES.metricsScript) }),
         [FILES.wgConf]: renderWgConf(spec),
         [FILES.routes]: renderRoutesTable(spec),
         [FILES.peers]: renderPeersTable(spec),
@@ -281,7 +281,7 @@ export class GatewayContents {
         [FILES.connectionInfo]: this.connectionInfo(),
       };
       const id = createHash('sha256');
-      for (const file of LIVE_FILES.filter((f) => files[f] !== undefined)) id.update(files[file]);
+      for (const file of LIVE_FILES) id.update(files[file]);
       files[FILES.configId] = id.digest('hex') + '\n';
       return files;
     });

@@ -82,6 +82,8 @@ export interface GatewaySpec {
   readonly resolver: ResolverSpec;
   readonly workerProcesses: number;
   readonly workerConnections: number;
+  /** How many sessions one peer (its tunnel address) may hold at once, over all routes (nginx limit_conn). */
+  readonly maxSessionsPerPeer: number;
   /** Forwarding is switched off by the init script unless the pod's sysctls do it. */
   readonly initSetsSysctls: boolean;
   /** The agent applies configuration changes to the running pod (configUpdates LIVE). */

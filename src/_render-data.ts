@@ -70,8 +70,9 @@ export function renderLiveSettings(spec: GatewaySpec): string {
 /**
  * start.env: what the containers read once, when they start: whether the
  * agent applies changes live, who switches forwarding off (init.sh, or the
- * pod's sysctl), nginx's resolver, and the metrics port and refresh (empty
- * without metrics).
+ * pod's sysctl), the service network (the packet filter's, and the bound of
+ * every route's address, checked in each change), nginx's resolver, and the
+ * metrics port and refresh (empty without metrics).
  */
 export function renderStartSettings(spec: GatewaySpec): string {
   const r = spec.resolver;
@@ -81,6 +82,8 @@ export function renderStartSettings(spec: GatewaySpec): string {
     '# Read as data, never run. No construct path here: moving the gateway in the app does not roll the pod.',
     `live_updates=${spec.liveUpdates ? 1 : 0}`,
     `forwarding_off_by=${spec.initSetsSysctls ? 'init' : 'pod-sysctl'}`,
+    '# Every route listens in the service network; only wg0 reaches it (the packet filter).',
+    `service_network=${spec.serviceNetwork}`,
     '# nginx\'s resolver; no addresses: the pod\'s nameservers, from /etc/resolv.conf.',
     `resolver_addresses=${r.addresses.join(' ')}`,
     `resolver_valid_seconds=${r.validSeconds}`,

@@ -227,7 +227,7 @@ function panels(g: GatewaySeries): Panel[] {
       type: 'timeseries',
       title: 'Configuration changes',
       unit: 'none',
-      description: 'Configuration changes per hour, by result: applied, rejected (nothing applied), failed (rolled back).',
+      description: 'Configuration changes per hour, by result: applied, rejected (nothing applied), failed (nginx refused it or did not answer; the peers it removed stay removed).',
       queries: [{ expr: `sum by (result) (increase(wireguard_gateway_config_reloads_total{${m}}[1h]))`, legend: '{{result}}' }],
     },
     {

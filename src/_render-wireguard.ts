@@ -2,7 +2,7 @@
  * Renders the WireGuard side of the gateway: the peer configuration for
  * `wg syncconf` (init.sh reads it). Pure functions of a GatewaySpec.
  */
-import { FILES } from './_contract';
+import { SCRIPT_FILES } from './_contract';
 import { GatewaySpec } from './_model';
 import { commentText, generatedBy, lines, sortByAddress } from './_text';
 
@@ -20,7 +20,7 @@ export function renderWgConf(spec: GatewaySpec): string {
   ]);
   return lines(
     generatedBy(spec.path),
-    `# The private key is not in this file: ${FILES.initScript} loads it from the Secret.`,
+    `# The private key is not in this file: ${SCRIPT_FILES.initScript} loads it from the Secret.`,
     '[Interface]',
     `ListenPort = ${spec.listenPort}`,
     peers, // an array, not spread: call arguments are bounded by the stack

@@ -11,6 +11,7 @@ const result = runCli(process.argv.slice(2), {
   readStdin: () => readFileSync(0, 'utf-8'),
   env: process.env,
   cwd: process.cwd(),
+  stdoutIsTerminal: process.stdout.isTTY === true,
 });
 process.stdout.write(result.stdout);
 process.stderr.write(result.stderr);

@@ -159,8 +159,11 @@ export interface WireguardGatewayProps {
   readonly priorityClassName?: string;
 
   /**
-   * The init container's image. It must contain `ip` (iproute2) and `wg`
-   * (wireguard-tools); nothing is installed at boot.
+   * The init container's image (the agent runs it too). It must contain `ip`
+   * (iproute2), `wg` (wireguard-tools), `iptables-nft` and
+   * `iptables-nft-restore` (iptables 1.8 or later), and `sha256sum`; nothing is
+   * installed at boot. Pin it by digest for production
+   * (`name:tag@sha256:<digest>`): it runs privileged, and a tag can be moved.
    *
    * @default "docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116" (WireguardGateway.DEFAULT_INIT_IMAGE)
    */
@@ -168,7 +171,8 @@ export interface WireguardGatewayProps {
 
   /**
    * The nginx image. It must run as uid 101 with the stream module built in
-   * (as the official and nginx-unprivileged images do) and have `/bin/sh` and `awk`.
+   * (as the official and nginx-unprivileged images do) and have `/bin/sh`,
+   * `awk` and `sha256sum`. Pin it by digest for production (`name:tag@sha256:<digest>`).
    *
    * @default "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine" (WireguardGateway.DEFAULT_NGINX_IMAGE)
    */
@@ -258,6 +262,19 @@ export interface WireguardGatewayProps {
    * @default 4096
    */
   readonly maxSessionsPerWorker?: number;
+
+  /**
+   * How many sessions one peer may hold at once, over all routes (nginx
+   * `limit_conn`, keyed by the peer's tunnel address), so that no peer can
+   * take every worker connection. A peer at its limit has its next connection
+   * accepted and closed at once (the client sees the connection end before any
+   * data; nginx logs status 503); its open sessions go on. The default leaves
+   * room for a connection pool of a few hundred, while one peer takes at most
+   * 1/32 of a default gateway's 8,192 sessions.
+   *
+   * @default 256
+   */
+  readonly maxSessionsPerPeer?: number;
 
   /**
    * The nginx container's resources.

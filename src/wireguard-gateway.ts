@@ -1,7 +1,8 @@
 import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
+import { gatewayScripts } from './_assets';
+import { buildCodeConfigMap, buildConfigMap, configChecksum, configMapBytes } from './_build-config-map';
 import { buildDisruptionBudget } from './_build-disruption-budget';
 import { buildMonitoring, metricsSettings } from './_build-monitoring';
 import { buildNamespace } from './_build-namespace';
@@ -12,6 +13,7 @@ import { START_FILES } from './_contract';
 import { GatewayIdentity, checkGateway, gatewayIdentity } from './_gateway-checks';
 import { GatewayContents, GatewaySettings, gatewaySettings } from './_gateway-spec';
 import { checkChildId } from './_ids';
+import { checkImage } from './_images';
 import { objectLabels, selectorLabels } from './_names';
 import { Ipv4Network, networkContains } from './_net';
 import { ConfigUpdates, RouteAccess } from './gateway-options';
@@ -30,8 +32,9 @@ import { WireguardPeerGroup, WireguardPeerGroupOptions } from './wireguard-peer-
  * container), proxy each address:port with nginx (stream) to a target resolved
  * by DNS per connection, and apply configuration changes live (the agent).
  *
- * It defines a ConfigMap, the Deployment, a PodDisruptionBudget (two or more
- * replicas), a UDP Service and a NetworkPolicy, all named `name`; a Secret only
+ * It defines a ConfigMap (data), the Deployment, a PodDisruptionBudget (two or more
+ * replicas), a UDP Service and a NetworkPolicy, all named `name`; the code
+ * ConfigMap `<name>-code-<hash>` (the scripts the pod runs, immutable); a Secret only
  * with `WireguardKey.unsafeFromBase64`; a Namespace with `defineNamespace`; and,
  * with `metrics`, a PodMonitor, a PrometheusRule and a dashboard ConfigMap. It is
  * also a network-policy peer and a pod selection: `db.connections.allowFrom(gateway)`.
@@ -67,8 +70,14 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
   /** The labels the gateway selects its pods by (its pods carry more). */
   public readonly podLabels: { [key: string]: string };
 
-  /** The ConfigMap with nginx.conf, the scripts and the WireGuard peer configuration. */
+  /** The ConfigMap with nginx.conf, the WireGuard peer configuration and the data the scripts read (no code). */
   public readonly configMap: kplus.ConfigMap;
+  /**
+   * The code ConfigMap: the scripts the pod runs, immutable, named after their
+   * hash (`<name>-code-<hash>`); each container checks them against the SHA-256
+   * sums in its command.
+   */
+  public readonly codeConfigMap: kplus.ConfigMap;
   /** The gateway Deployment. */
   public readonly deployment: kplus.Deployment;
   /** The UDP Service for WireGuard. */
@@ -126,15 +135,19 @@ export class WireguardGateway extends Construct implements IPolicyPeer, IPodSele
     this.privateKeySecret = key.secret;
     this.publicKey = props.privateKey.publicKey;
     this.contents = new GatewayContents(settings, this.publicKey, metrics?.spec);
-    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered(), metrics !== undefined);
+    this.configMap = buildConfigMap(this, metadata, () => this.contents.rendered());
+    const scripts = gatewayScripts(metrics !== undefined);
+    this.codeConfigMap = buildCodeConfigMap(this, metadata, scripts);
     this.pod = new GatewayPod(this, props, {
       metadata,
       podLabels: this.podLabels,
-      initImage: props.initImage ?? WireguardGateway.DEFAULT_INIT_IMAGE,
-      nginxImage: props.nginxImage ?? WireguardGateway.DEFAULT_NGINX_IMAGE,
+      initImage: checkImage(this.node.path, 'initImage', props.initImage ?? WireguardGateway.DEFAULT_INIT_IMAGE),
+      nginxImage: checkImage(this.node.path, 'nginxImage', props.nginxImage ?? WireguardGateway.DEFAULT_NGINX_IMAGE),
       privilegedInit: settings.privilegedInit,
       listenPort: this.listenPort,
       configMap: this.configMap,
+      codeConfigMap: this.codeConfigMap,
+      scripts,
       privateKey: key,
       liveUpdates: settings.configUpdates === ConfigUpdates.LIVE,
       metricsPort: metrics?.port,

@@ -6,7 +6,7 @@
 import * as qrcode from 'qrcode-terminal';
 import { CI_RUNNER_PUBLIC_KEY as CI_PUB, LAPTOP_PUBLIC_KEY as LAPTOP_PUB, SERVER_PUBLIC_KEY, connectionInfoDoc } from './cli-util';
 import { DEV_PEER_PRIVATE_KEYS } from '../examples/postgres-redis-rds/dev-keys';
-import { clientReport, fileBase, keyPathOf, layoutClientFiles, planClientFiles } from '../src/_cli/client-plan';
+import { clientReport, fileBase, keyPathOf, layoutClientFiles, planClientFiles, qrRefusal } from '../src/_cli/client-plan';
 import { CliError } from '../src/_cli/command';
 import { GatewayInfo, findGateways, gatewayInfo, readGateway, requireGateways } from '../src/_cli/gateways';
 import { parseConnectionInfo } from '../src/_connection-info';
@@ -226,6 +226,18 @@ describe('clientReport', () => {
     const both = clientReport(planClientFiles([gateway()], keys), { out: 'o', qr: false, privateKeyDir: true });
     expect(both.notes).toContain('ci-runner.conf: no ci-runner.key in --private-key-dir, so it keeps the placeholder');
     expect(both.notes.filter((n) => n.startsWith('laptop.conf'))).toEqual([]);
+  });
+
+  test('--qr prints QR codes of private keys to a terminal, or with --qr-to-non-terminal; QR codes of placeholders anywhere', () => {
+    const keys = new Map([['laptop.conf', DEV_PEER_PRIVATE_KEYS.laptop]]);
+    const withKey = planClientFiles([gateway()], keys);
+    const placeholders = planClientFiles([gateway()]);
+    const pipe = { qr: true, stdoutIsTerminal: false, toNonTerminal: false };
+    expect(qrRefusal(withKey, pipe)).toMatch(/^client-config: --qr would print 1 private key\(s\) as QR codes on standard output, which is not a terminal/);
+    expect(qrRefusal(withKey, { ...pipe, stdoutIsTerminal: true })).toBeUndefined();
+    expect(qrRefusal(withKey, { ...pipe, toNonTerminal: true })).toBeUndefined();
+    expect(qrRefusal(withKey, { ...pipe, qr: false })).toBeUndefined();
+    expect(qrRefusal(placeholders, pipe)).toBeUndefined();
   });
 
   test('--qr: a QR code of exactly each file, and a note for each that has the placeholder', () => {

@@ -48,9 +48,9 @@ export function cli(args: string[], options: { input?: string; cwd?: string; env
   return { stdout: r.stdout, stderr: r.stderr, code: r.status };
 }
 
-/** The CLI in-process (runCli), with the same environment. */
-export function inProcess(args: string[], options: { stdin?: string; cwd?: string } = {}): Run {
-  const io: CliIo = { readStdin: () => options.stdin ?? '', env: env(), cwd: options.cwd ?? ROOT };
+/** The CLI in-process (runCli), with the same environment; standard output a terminal when `terminal`. */
+export function inProcess(args: string[], options: { stdin?: string; cwd?: string; terminal?: boolean } = {}): Run {
+  const io: CliIo = { readStdin: () => options.stdin ?? '', env: env(), cwd: options.cwd ?? ROOT, stdoutIsTerminal: options.terminal };
   return runCli(args, io);
 }
 

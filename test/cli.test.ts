@@ -6,7 +6,7 @@
  * lib/cli.js); the parsing tests call runCli in-process.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App } from 'cdk8s';
 import * as qrcode from 'qrcode-terminal';
@@ -344,6 +344,14 @@ describe('client-config with the example app', () => {
   });
 });
 
+/** A --private-key-dir under `dir` with the fixture's alpha laptop's key (mode 0600), not the phone's. */
+function laptopKeyDir(dir: string): string {
+  const keys = join(dir, 'keys');
+  mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
+  writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+  return keys;
+}
+
 describe('client-config with the fixture app (two gateways, a folder per chart and a file per resource)', () => {
   let dir: string;
   let keys: string;
@@ -352,11 +360,10 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
   beforeAll(() => {
     dir = tempDir();
     // GIVEN the laptop's private key in --private-key-dir, not the phone's
-    keys = join(dir, 'keys');
-    mkdirSync(join(keys, 'alpha-gw'), { recursive: true });
-    writeFileSync(join(keys, 'alpha-gw', 'laptop.key'), DEV_PEER_PRIVATE_KEYS.laptop + '\n', { mode: 0o600 });
+    keys = laptopKeyDir(dir);
     // WHEN
-    run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr']);
+    // (Standard output is a pipe here: QR codes of private keys need --qr-to-non-terminal.)
+    run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr', '--qr-to-non-terminal']);
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -421,6 +428,55 @@ describe('client-config with the fixture app (two gateways, a folder per chart a
     }
     expect(run.stderr).toContain('note: alpha-gw/Alice_s_phone__work_.conf: the QR code carries the private key placeholder, which mobile apps reject; use --private-key-dir to fill in the key');
     expect(run.stderr).not.toContain('note: alpha-gw/laptop.conf: the QR code');
+  });
+});
+
+describe('client-config: private keys stay out of logs and readable files', () => {
+  let dir: string;
+  let keys: string;
+  beforeEach(() => {
+    dir = tempDir();
+    keys = laptopKeyDir(dir);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--qr with a private key refuses a standard output that is not a terminal, before writing anything', () => {
+    // GIVEN a child process whose stdout is a pipe (as in CI)
+    const run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr']);
+    // THEN no QR code, no key on stdout, and --out stays empty
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('client-config: --qr would print 1 private key(s) as QR codes on standard output, which is not a terminal (a pipe, a file or a CI log keeps what it gets). '
+      + 'Fix: run it in a terminal, or leave out --qr (the .conf files have the keys), or add --qr-to-non-terminal if that output is safe\n');
+    expect(run.stdout).not.toContain(DEV_PEER_PRIVATE_KEYS.laptop);
+    expect(run.stdout).not.toContain('QR code');
+    expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  });
+
+  test('--qr with a private key prints to a terminal', () => {
+    const run = inProcess(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys, '--qr'], { terminal: true });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('\n# QR code of alpha-gw/laptop.conf\n');
+  });
+
+  test('--qr without a private key (placeholders only) prints anywhere: there is no secret in it', () => {
+    const run = cli(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--qr']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('\n# QR code of alpha-gw/laptop.conf\n');
+  });
+
+  test('--qr-to-non-terminal without --qr is a usage error', () => {
+    const run = inProcess(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--qr-to-non-terminal']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('client-config: --qr-to-non-terminal goes with --qr. Run "cdk8s-wireguard-gateway client-config --help" for usage.');
+  });
+
+  test.each([[0o600, false], [0o400, false], [0o640, true], [0o644, true], [0o604, true], [0o620, true]])('a key file of mode %o: a note that others may read it: %s', (fileMode, noted) => {
+    const file = join(keys, 'alpha-gw', 'laptop.key');
+    chmodSync(file, fileMode);
+    const run = inProcess(['client-config', `--app=${FIXTURE_APP}`, '--out', join(dir, 'out'), '--private-key-dir', keys]);
+    expect(run.code).toBe(0);
+    const note = `cdk8s-wireguard-gateway: note: ${file} holds a private key and its group or others have access (mode 0${fileMode.toString(8)}): chmod 600 ${file}\n`;
+    if (noted) expect(run.stderr).toContain(note); else expect(run.stderr).not.toContain('holds a private key');
   });
 });
 

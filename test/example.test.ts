@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { forSnapshot, recordNginxConf, recordedNginxConf, validateWithSchemas } from './util';
+import { forSnapshot, recordNginxConf, recordedNginxConf, startEnvNetwork, validateWithSchemas } from './util';
 import { DEV_SERVER_PRIVATE_KEY } from '../examples/postgres-redis-rds/dev-keys';
 import { EXAMPLE_CHANGES, ExampleChange, GatewayChart, exampleChange } from '../examples/postgres-redis-rds/main';
 
@@ -43,7 +43,7 @@ describe('examples/postgres-redis-rds', () => {
 
   test('every object validates against the Kubernetes 1.33 schemas', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
-      'ConfigMap', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Secret', 'Service',
+      'ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Secret', 'Service',
       'Service',
     ]);
     validateWithSchemas(objects);
@@ -59,7 +59,7 @@ describe('examples/postgres-redis-rds', () => {
 
   test('its nginx.conf is recorded for the system tier\'s real nginx -t (cdk8s synth ran in a child process)', () => {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.data['nginx.conf'] !== undefined);
-    recordNginxConf(cm.data['nginx.conf']);
+    recordNginxConf(cm.data['nginx.conf'], startEnvNetwork(cm.data['start.env']));
     expect(recordedNginxConf(cm.data['nginx.conf'])).toBe(true);
   });
 

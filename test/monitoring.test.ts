@@ -8,7 +8,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ConfigUpdates, DEFAULT_METRICS_PORT, GatewayMetricsOptions, WireguardGateway } from '../src';
-import { PEER_KEYS, configData, findObject, synth, testChart, testGateway, validateWithSchemas } from './util';
+import { PEER_KEYS, codeData, configData, findObject, synth, testChart, testGateway, validateWithSchemas } from './util';
 import { scriptText } from '../src/_assets';
 import { alertRules, dashboardExpressions, dashboardPanelTitles, seriesSelector } from '../src/_render-monitoring';
 
@@ -34,8 +34,8 @@ const policy = (objects: any[]) => findObject(objects, 'NetworkPolicy').spec;
 describe('metrics off (the default)', () => {
   test('no monitoring object, no metrics.sh, no metrics port, no env; the objects are exactly those of a gateway without the prop', () => {
     const objects = synth(gateway());
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
-    expect(Object.keys(configData(objects))).not.toContain('metrics.sh');
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
+    expect(Object.keys(codeData(objects))).not.toContain('metrics.sh');
     expect(pod(objects).containers[0].ports).toEqual([{ containerPort: 51820, name: 'wireguard', protocol: 'UDP' }]);
     expect(pod(objects).containers[0].env).toBeUndefined();
     expect(policy(objects).ingress).toEqual([{ ports: [{ protocol: 'UDP', port: 51820 }] }]);
@@ -44,7 +44,7 @@ describe('metrics off (the default)', () => {
 });
 
 describe('metrics on', () => {
-  test('nginx gets the TCP metrics port and the pod\'s address (downward API); the shared emptyDir grows to 16 MiB', () => {
+  test('nginx gets the TCP metrics port and the pod\'s address (downward API); the emptyDirs between nginx and the agent grow to 16 MiB', () => {
     const objects = synth(gateway({}));
     const nginx = pod(objects).containers[0];
     expect(nginx.ports).toEqual([
@@ -52,20 +52,23 @@ describe('metrics on', () => {
       { containerPort: DEFAULT_METRICS_PORT, name: 'metrics', protocol: 'TCP' },
     ]);
     expect(nginx.env).toEqual([{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]);
-    expect(pod(objects).volumes.find((v: any) => v.name === 'state').emptyDir).toEqual({ sizeLimit: '16Mi' });
+    expect(pod(objects).volumes.find((v: any) => v.name === 'agent-out').emptyDir).toEqual({ sizeLimit: '16Mi' });
+    expect(pod(objects).volumes.find((v: any) => v.name === 'nginx-out').emptyDir).toEqual({ sizeLimit: '16Mi' });
+    expect(synth(gateway()).find((o) => o.kind === 'Deployment').spec.template.spec.volumes.find((v: any) => v.name === 'agent-out').emptyDir).toEqual({ sizeLimit: '1Mi' });
     // The agent still has no env, no port: it only writes the file nginx serves.
     expect(pod(objects).containers[1].ports).toBeUndefined();
   });
 
-  test('the ConfigMap has metrics.sh (the shipped script), config-id covers it; the port is data: start.env and nginx.conf', () => {
-    const on = gateway({});
-    const files = configData(synth(on));
-    expect(files['metrics.sh']).toBe(scriptText('metrics.sh'));
+  test('the code ConfigMap has metrics.sh (the shipped script); the port is data: start.env and nginx.conf', () => {
+    const on = synth(gateway({}));
+    const files = configData(on);
+    expect(codeData(on)['metrics.sh']).toBe(scriptText('metrics.sh'));
     const again = configData(synth(gateway({})));
     expect(again['config-id']).toBe(files['config-id']);
-    // a different port: the same script; start.env (read at start: it rolls the pod) and nginx.conf differ
-    const other = configData(synth(gateway({ port: 9100 })));
-    expect(other['metrics.sh']).toBe(files['metrics.sh']);
+    // a different port: the same scripts; start.env (read at start: it rolls the pod) and nginx.conf differ
+    const otherObjects = synth(gateway({ port: 9100 }));
+    const other = configData(otherObjects);
+    expect(codeData(otherObjects)).toEqual(codeData(on));
     expect(other['start.env']).toContain('\nmetrics_port=9100\nmetrics_refresh_seconds=5\n');
     expect(other['nginx.conf']).not.toBe(files['nginx.conf']);
     expect(other['config-id']).not.toBe(files['config-id']);
@@ -122,16 +125,18 @@ describe('metrics on', () => {
     expect(findObject(objects, 'PodMonitor').spec.podMetricsEndpoints[0].port).toBe('metrics');
   });
 
-  test('nginx refuses every peer\'s tunnel address on the metrics server (a peer change reloads nginx)', () => {
+  test('the metrics server needs no list of peers (the packet filter keeps them out): a peer change leaves its block as it was', () => {
     const gw = gateway({});
+    const before = configData(synth(gw))['nginx.conf'];
     gw.addPeer('phone', { publicKey: PEER_KEYS[1], address: '10.98.0.7' });
-    const conf = configData(synth(gw))['nginx.conf'];
-    expect(conf).toContain('    deny 10.98.0.2; # laptop\n    deny 10.98.0.7; # phone\n    allow all;\n');
+    const after = configData(synth(gw))['nginx.conf'];
+    expect(after).toBe(before);
+    expect(after).not.toMatch(/^\s*(deny|allow) 10\.98\./m);
   });
 
   test('no PodMonitor, PrometheusRule or dashboard unless asked (each needs its operator or sidecar)', () => {
     const gw = gateway({});
-    expect(synth(gw).map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
+    expect(synth(gw).map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
     expect([gw.podMonitor, gw.prometheusRule, gw.dashboard]).toEqual([undefined, undefined, undefined]);
   });
 });
@@ -220,7 +225,7 @@ describe('Grafana dashboard', () => {
     // Not the gateway's name: the gateway's own ConfigMap, in the same namespace, has that.
     expect(cm.metadata.name).toBe(`${name}-dashboard`);
     expect(objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'wireguard').map((o) => o.metadata.name).sort())
-      .toEqual([name, `${name}-dashboard`]);
+      .toEqual([name, gw.codeConfigMap.name, `${name}-dashboard`]);
     // The file the sidecar writes names the namespace too: a sidecar that watches several namespaces writes one folder.
     expect(Object.keys(cm.data)).toEqual([`wireguard.${name}.json`]);
     const model = JSON.parse(cm.data[`wireguard.${name}.json`]);

@@ -4,6 +4,7 @@
  * synthesizes goes through them (in-process via the Chart.toJson hook, and the
  * apps that other tests synthesize in a child process, synthesized here too).
  */
+import { createHash } from 'crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -38,7 +39,31 @@ const nginxOf = (objects: any[]) => pod(objects).containers[0];
 const initOf = (objects: any[]) => pod(objects).initContainers[0];
 const agentOf = (objects: any[]) => pod(objects).containers[1];
 const policyOf = (objects: any[]) => objects.find((o) => o.kind === 'NetworkPolicy' && o.spec.policyTypes).spec;
-const cmOf = (objects: any[]) => objects.find((o) => o.kind === 'ConfigMap').data;
+const cmOf = (objects: any[]) => objects.find((o) => o.kind === 'ConfigMap' && o.data['nginx.conf'] !== undefined).data;
+const codeCmOf = (objects: any[]) => objects.find((o) => o.kind === 'ConfigMap' && o.data['init.sh'] !== undefined);
+const codeOf = (objects: any[]) => codeCmOf(objects).data;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/**
+ * After a script of the code ConfigMap was changed: its name and every
+ * command's sums made to match again, as a library with that script would
+ * synthesize them, so that the rule about the script's content is what fails.
+ */
+function reseal(objects: any[]): void {
+  const cm = codeCmOf(objects);
+  const names = Object.keys(cm.data).sort();
+  const name = `${cm.metadata.name.replace(/-code-[0-9a-f]+$/, '')}-code-${sha256(names.map((f) => `${sha256(cm.data[f])}  ${f}`).join('\n')).slice(0, 10)}`;
+  pod(objects).volumes.find((v: any) => v.name === 'code').configMap.name = name;
+  cm.metadata.name = name;
+  for (const c of [...pod(objects).initContainers, ...pod(objects).containers]) {
+    const files = c.command[7].split('\n').map((l: string) => l.split('  ')[1]);
+    c.command[7] = files.map((f: string) => `${sha256(cm.data[f])}  ${f}`).join('\n');
+  }
+}
+/** Changes a script of the code ConfigMap, and reseals. */
+function editScript(objects: any[], script: string, edit: (text: string) => string): void {
+  codeOf(objects)[script] = edit(codeOf(objects)[script]);
+  reseal(objects);
+}
 
 describe('posture of synthesized gateways', () => {
   test('a gateway with peers, a preshared key, a low port and both route kinds passes (privileged init)', () => {
@@ -49,7 +74,7 @@ describe('posture of synthesized gateways', () => {
     expect(initOf(objects).securityContext.privileged).toBe(true);
   });
 
-  test('with metrics it passes too: the metrics port is TCP on nginx, admitted from scrapeFrom only, every peer refused', () => {
+  test('with metrics it passes too: the metrics port is TCP on nginx, admitted from scrapeFrom only', () => {
     const objects = synth(fullGateway({}, true));
     expect(assertPosture(objects)).toBe(1);
     expect(policyOf(objects).ingress).toHaveLength(2);
@@ -77,7 +102,8 @@ describe('posture of synthesized gateways', () => {
     ['nginx has a writable root filesystem', good, (o) => { nginxOf(o).securityContext.readOnlyRootFilesystem = false; }, /nginx: readOnlyRootFilesystem must be true/],
     ['nginx mounts the key', good, (o) => { nginxOf(o).volumeMounts.push({ name: 'private-key', mountPath: '/k', readOnly: true }); }, /nginx: mounts Secret volume private-key/],
     ['the key is readable by group and others', good, (o) => { pod(o).volumes.find((v: any) => v.name === 'private-key').secret.defaultMode = 0o644; }, /defaultMode must be 256/],
-    ['the key is mounted writable', good, (o) => { initOf(o).volumeMounts.find((m: any) => m.name === 'private-key').readOnly = false; }, /mounted read-only in wireguard-init only/],
+    ['the key is mounted writable', good, (o) => { initOf(o).volumeMounts.find((m: any) => m.name === 'private-key').readOnly = false; }, /wireguard-init: mounts .*exactly, got .*"\/run\/secrets\/wireguard-gateway":"rw"/],
+    ['a preshared key is mounted writable', good, (o) => { agentOf(o).volumeMounts.find((m: any) => m.name.startsWith('psk-')).readOnly = false; }, /must be mounted read-only in wireguard-init and wireguard-agent only/],
     ['the private key leaks into the ConfigMap', good, (o) => {
       const key = o.find((x: any) => x.kind === 'Secret').stringData['private-key'];
       cmOf(o)['wg0.conf'] += `PrivateKey = ${key}\n`;
@@ -92,11 +118,43 @@ describe('posture of synthesized gateways', () => {
       cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('forwarding_off_by=init\n', 'forwarding_off_by=pod-sysctl\n');
     }, /must write 0 to ip_forward \(start.env: forwarding_off_by=init, got pod-sysctl\)/],
     ['the init script does not write 0 to ip_forward', good, (o) => {
-      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('echo 0 > "$PROC/sys/net/ipv4/ip_forward" || fail', ': || fail');
+      editScript(o, 'init.sh', (t) => t.replace('echo 0 > "$PROC/sys/net/ipv4/ip_forward" || fail', ': || fail'));
     }, /must write 0 to ip_forward/],
     ['the init script does not refuse a pod that forwards', good, (o) => {
-      cmOf(o)['init.sh'] = cmOf(o)['init.sh'].replace('if [ "$(cat "$PROC/sys/net/ipv4/ip_forward")" != 0 ]; then', 'if false; then');
+      editScript(o, 'init.sh', (t) => t.replace('if [ "$(cat "$PROC/sys/net/ipv4/ip_forward")" != 0 ]; then', 'if false; then'));
     }, /must refuse to start when forwarding is on/],
+    ['the packet filter lets anything else in from wg0', good, (o) => {
+      editScript(o, 'init.sh', (t) => t.replace('echo "-A $FILTER_INPUT -i $WG_IF -j DROP"', 'echo "-A $FILTER_INPUT -i $WG_IF -j ACCEPT"'));
+    }, /the packet filter has -A \$FILTER_INPUT -i \$WG_IF -j DROP/],
+    ['the packet filter forwards', good, (o) => {
+      editScript(o, 'init.sh', (t) => t.replace('echo "-A $FILTER_FORWARD -j DROP"', 'echo "-A $FILTER_FORWARD -j RETURN"'));
+    }, /the packet filter has -A \$FILTER_FORWARD -j DROP/],
+    ['the packet filter uses iptables-legacy (which needs NET_RAW)', good, (o) => {
+      editScript(o, 'init.sh', (t) => t.replace('IPTABLES_RESTORE="${IPTABLES_RESTORE:-iptables-nft-restore}"', 'IPTABLES_RESTORE="${IPTABLES_RESTORE:-iptables-legacy-restore}"'));
+    }, /nf_tables backend \(NET_ADMIN, no NET_RAW\)/],
+    ['start.env names another service network than the gateway\'s', good, (o) => {
+      cmOf(o)['start.env'] = cmOf(o)['start.env'].replace(/^service_network=.*$/m, 'service_network=10.0.0.0/8');
+    }, /names the service network 10\.99\.0\.0\/20/],
+    ['nginx.conf has no per-peer session limit', good, (o) => {
+      cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace(/^ {2}limit_conn peers \d+;\n/m, '');
+    }, /limits every peer's sessions on every route/],
+    ['the gateway\'s ConfigMap carries a script', good, (o) => { cmOf(o)['init.sh'] = codeOf(o)['init.sh']; }, /holds data only/],
+    ['the code ConfigMap is mutable', good, (o) => { delete codeCmOf(o).immutable; }, /must be immutable/],
+    ['a script changes and the code ConfigMap keeps its name', good, (o) => {
+      codeOf(o)['agent.sh'] += '# changed\n';
+    }, /named after its scripts' hash/],
+    ['a script changes and a command keeps its old sum', good, (o) => {
+      const old = initOf(o).command[7];
+      editScript(o, 'init.sh', (t) => `${t}# changed\n`);
+      initOf(o).command[7] = old;
+    }, /wireguard-init: starts by copying init.sh, net.awk to \/run\/wireguard-agent\/code and checking their SHA-256 sums/],
+    ['a container runs its script from the code ConfigMap, unchecked', good, (o) => { nginxOf(o).command = ['/bin/sh', '/opt/wireguard-gateway/start-nginx.sh']; }, /nginx: starts by copying start-nginx.sh, net.awk/],
+    ['the start program runs the script before checking it', good, (o) => {
+      initOf(o).command[2] = initOf(o).command[2].replace('if ! out=', 'exec /bin/sh "$to/$run" "$@"\nif ! out=');
+    }, /its start program copies, checks the sums, then runs the copy/],
+    ['nginx can write where the agent writes for it', good, (o) => { nginxOf(o).volumeMounts.find((m: any) => m.name === 'agent-out').readOnly = false; }, /nginx: mounts .*exactly/],
+    ['the agent can write where nginx writes for it', good, (o) => { agentOf(o).volumeMounts.find((m: any) => m.name === 'nginx-out').readOnly = false; }, /wireguard-agent: mounts .*exactly/],
+    ['nginx can write the code ConfigMap\'s mount', good, (o) => { nginxOf(o).volumeMounts.find((m: any) => m.name === 'code').readOnly = false; }, /nginx: mounts .*exactly/],
     ['the unprivileged init container is told to write /proc/sys', goodUnprivileged, (o) => {
       cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('forwarding_off_by=pod-sysctl\n', 'forwarding_off_by=init\n');
     }, /says the pod's sysctl switches forwarding off \(got init\)/],
@@ -116,18 +174,19 @@ describe('posture of synthesized gateways', () => {
     ['nginx can write to the agent\'s own directory', good, (o) => {
       const name = agentOf(o).volumeMounts.find((m: any) => m.mountPath === '/run/wireguard-agent').name;
       nginxOf(o).volumeMounts.push({ name, mountPath: '/run/wireguard-agent' });
-    }, /is mounted in the agent only/],
+    }, /nginx: mounts .*exactly, got .*"\/run\/wireguard-agent":"rw"/],
     ['nginx mounts a preshared key', good, (o) => {
       const psk = pod(o).volumes.find((v: any) => v.name.startsWith('psk-'));
       nginxOf(o).volumeMounts.push({ name: psk.name, mountPath: '/psk', readOnly: true });
     }, /nginx: mounts Secret volume psk-/],
     ['a container has a liveness probe', good, (o) => { agentOf(o).livenessProbe = agentOf(o).readinessProbe; }, /no liveness probe/],
-    ['the readiness probe is a network probe', good, (o) => { agentOf(o).readinessProbe = { tcpSocket: { port: 8080 } }; }, /the readiness probe runs "agent.sh ready"/],
+    ['the readiness probe is a network probe', good, (o) => { agentOf(o).readinessProbe = { tcpSocket: { port: 8080 } }; }, /the readiness probe runs the agent's checked copy/],
+    ['the readiness probe runs the script of the ConfigMap', good, (o) => { agentOf(o).readinessProbe.exec.command = ['/bin/sh', '/opt/wireguard-gateway/agent.sh', 'ready']; }, /the readiness probe runs the agent's checked copy/],
     ['nginx gets an HTTP probe', good, (o) => { nginxOf(o).readinessProbe = { httpGet: { path: '/', port: 8080 } }; }, /must be an exec probe/],
     ['two replicas have no disruption budget', good, (o) => { o.splice(o.findIndex((x: any) => x.kind === 'PodDisruptionBudget'), 1); }, /one PodDisruptionBudget for 2 replica/],
-    ['the agent runs a script from the shared directory', good, (o) => {
-      cmOf(o)['agent.sh'] += 'sh "$STATE_DIR/reload-result"\n';
-    }, /never runs a script from the directory it shares with nginx/],
+    ['the agent runs a script from the directory nginx writes', good, (o) => {
+      editScript(o, 'agent.sh', (t) => `${t}sh "$NGINX_OUT/reload-result"\n`);
+    }, /runs only its checked copies \(\$CODE_DIR\), never a file of a volume: \$NGINX_OUT\/reload-result/],
     ['anyone may reach the metrics port (a rule without "from")', goodMetrics, (o) => { delete policyOf(o).ingress[1].from; }, /must name who scrapes/],
     ['the metrics port rule opens another port too', goodMetrics, (o) => { policyOf(o).ingress[1].ports.push({ protocol: 'TCP', port: 22 }); }, /TCP 9586 only/],
     ['the Service exposes the metrics port', goodMetrics, (o) => {
@@ -137,15 +196,15 @@ describe('posture of synthesized gateways', () => {
     ['the metrics server listens on every address', goodMetrics, (o) => {
       cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace('    include /tmp/nginx/metrics-listen.conf;', '    listen 9586;');
     }, /listens only where metrics-listen.conf says/],
-    ['a peer is not refused by the metrics server', goodMetrics, (o) => {
-      cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace(/^ {4}deny 10\.98\.0\.3;.*\n/m, '');
-    }, /not refused: 10\.98\.0\.3/],
+    ['the metrics server grows a per-peer list again', goodMetrics, (o) => {
+      cmOf(o)['nginx.conf'] = cmOf(o)['nginx.conf'].replace('    location = /metrics {', '    deny 10.98.0.3;\n    location = /metrics {');
+    }, /holds no per-peer list/],
     ['start-nginx.sh listens for metrics on another port than the container\'s', goodMetrics, (o) => {
       cmOf(o)['start.env'] = cmOf(o)['start.env'].replace('metrics_port=9586\n', 'metrics_port=9100\n');
     }, /start.env's metrics_port is the container port 9586 \(got 9100\)/],
     ['POD_IP comes from somewhere else than the downward API', goodMetrics, (o) => { nginxOf(o).env = [{ name: 'POD_IP', value: '0.0.0.0' }]; }, /POD_IP comes from the downward API/],
     ['metrics.sh reads wg show dump (the private key)', goodMetrics, (o) => {
-      cmOf(o)['metrics.sh'] += 'wg show "$WG_IF" dump >/dev/null\n';
+      editScript(o, 'metrics.sh', (t) => `${t}wg show "$WG_IF" dump >/dev/null\n`);
     }, /never asks wg for the private key/],
   ];
   test.each(cases)('fails if %s', (_name, base, mutate, message) => {
@@ -161,7 +220,7 @@ describe('posture of synthesized gateways', () => {
   test('fails if two objects of a chart share a kind, namespace and name (one would replace the other)', () => {
     const objects = good();
     assertUniqueNames(objects);
-    const cm = objects.find((x: any) => x.kind === 'ConfigMap');
+    const cm = objects.find((x: any) => x.kind === 'ConfigMap' && x.data['nginx.conf'] !== undefined);
     objects.push({ ...cm, data: {} });
     expect(() => assertUniqueNames(objects)).toThrow(/two objects are \/ConfigMap wireguard\/gw: applying the chart, one would replace the other/);
   });

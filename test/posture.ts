@@ -11,16 +11,39 @@
  * `App.synthYaml`), so no test can synthesize a chart without these checks.
  * test/posture.test.ts checks that every test file imports it.
  */
+import { createHash } from 'crypto';
 import { isDeepStrictEqual } from 'util';
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import { recordNginxConf, validateWithSchemas } from './util';
+import { recordNginxConf, startEnvNetwork, validateWithSchemas } from './util';
 
 const GATEWAY_LABEL = 'app.kubernetes.io/name';
 const GATEWAY_NAME = 'wireguard-gateway';
 const CONFIG_DIR = '/etc/wireguard-gateway';
+const CODE_DIR = '/opt/wireguard-gateway';
 const KEY_DIR = '/run/secrets/wireguard-gateway';
-/** The agent's own emptyDir: it runs scripts from there (a rollback), so nothing else may write to it. */
+/** The agent's own emptyDir: it runs its checked scripts from there, so nothing less trusted may write to it. */
 const AGENT_DIR = '/run/wireguard-agent';
+const NGINX_RUN_DIR = '/tmp/nginx';
+const AGENT_OUT = '/run/wireguard-gateway/agent-out';
+const NGINX_OUT = '/run/wireguard-gateway/nginx-out';
+
+/**
+ * Every volume mount of each container, by mount path: "ro" or "rw". Each
+ * emptyDir has one writer (the init container also writes the agent's, being
+ * more privileged); every other container that mounts it reads only.
+ */
+const MOUNTS: Record<string, Record<string, 'ro' | 'rw'>> = {
+  'wireguard-init': { [CONFIG_DIR]: 'ro', [CODE_DIR]: 'ro', [KEY_DIR]: 'ro', [AGENT_DIR]: 'rw' },
+  'nginx': { [CONFIG_DIR]: 'ro', [CODE_DIR]: 'ro', [NGINX_RUN_DIR]: 'rw', [AGENT_OUT]: 'ro', [NGINX_OUT]: 'rw' },
+  'wireguard-agent': { [CONFIG_DIR]: 'ro', [CODE_DIR]: 'ro', [AGENT_DIR]: 'rw', [AGENT_OUT]: 'rw', [NGINX_OUT]: 'ro' },
+};
+/** Where each container copies the scripts it runs, which it copies, and which it runs. */
+const BOOTS: Record<string, { to: string; copies: (metrics: boolean) => string[]; run: string }> = {
+  'wireguard-init': { to: `${AGENT_DIR}/code`, copies: () => ['init.sh', 'net.awk'], run: 'init.sh' },
+  'nginx': { to: `${NGINX_RUN_DIR}/code`, copies: () => ['start-nginx.sh', 'net.awk'], run: 'start-nginx.sh' },
+  'wireguard-agent': { to: `${AGENT_DIR}/code`, copies: (m) => ['agent.sh', 'init.sh', 'net.awk', ...(m ? ['metrics.sh'] : [])], run: 'agent.sh' },
+};
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function fail(what: string, detail: string): never {
   throw new Error(`posture: ${what}: ${detail}`);
@@ -68,10 +91,20 @@ export function assertPosture(objects: any[]): number {
     const name = `Deployment ${d.metadata?.name}`;
     const pod = d.spec.template.spec;
     const podLabels = d.spec.template.metadata.labels;
-    const configMapName = (pod.volumes ?? []).find((v: any) => v.configMap)?.configMap?.name;
+    const configMapName = (pod.volumes ?? []).find((v: any) => v.name === 'config')?.configMap?.name;
     const cm = configMaps.find((c) => c.metadata?.name === configMapName);
     if (cm === undefined) fail(name, `its ConfigMap ${configMapName} is not in the chart`);
-    const files: Record<string, string> = cm.data;
+    const codeName = (pod.volumes ?? []).find((v: any) => v.name === 'code')?.configMap?.name;
+    const codeCm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === codeName && o.metadata?.namespace === d.metadata?.namespace);
+    if (codeCm === undefined) fail(name, `its code ConfigMap ${codeName} is not in the chart`);
+    // Data and code apart: the gateway's ConfigMap carries no script; the code ConfigMap is
+    // immutable and named after its scripts' hash, so one Deployment always mounts its own.
+    const files: Record<string, string> = { ...cm.data, ...codeCm.data };
+    expectThat(Object.keys(cm.data).every((f) => !f.endsWith('.sh')), name, `its ConfigMap ${cm.metadata.name} holds data only (found ${Object.keys(cm.data).join(', ')})`);
+    expectThat(codeCm.immutable === true, 'code ConfigMap', `${codeName} must be immutable`);
+    const scripts = Object.keys(codeCm.data).sort();
+    const codeHash = sha256(scripts.map((f) => `${sha256(codeCm.data[f])}  ${f}`).join('\n')).slice(0, 10);
+    expectThat(codeName === `${d.metadata.name}-code-${codeHash}`, 'code ConfigMap', `named after its scripts' hash: expected ${d.metadata.name}-code-${codeHash}, got ${codeName}`);
 
     // --- pod ---------------------------------------------------------------
     expectThat(pod.automountServiceAccountToken === false, name, 'automountServiceAccountToken must be false');
@@ -119,17 +152,32 @@ export function assertPosture(objects: any[]): number {
     expectThat(!JSON.stringify([agent.env ?? [], agent.envFrom ?? []]).includes('secret'), 'wireguard-agent', 'no Secret in its environment');
     expectThat(!(agent.volumeMounts ?? []).some((m: any) => m.name === 'private-key'), 'wireguard-agent',
       'must not mount the private key: it keeps the one wg0 has');
-    const agentDirMounts = [...containers, ...inits].flatMap((c) => (c.volumeMounts ?? [])
-      .filter((m: any) => (agent.volumeMounts ?? []).some((a: any) => a.mountPath === AGENT_DIR && a.name === m.name)).map(() => c.name));
-    expectThat(JSON.stringify(agentDirMounts) === '["wireguard-agent"]', 'wireguard-agent',
-      `its own emptyDir ${AGENT_DIR} is mounted in the agent only (mounted in: ${JSON.stringify(agentDirMounts)})`);
-    expectThat(!/sh "\$STATE_DIR/.test(files['agent.sh']), 'agent.sh', 'never runs a script from the directory it shares with nginx');
+    // --- volumes: one writer each; every other mount is read-only. ----------------------
+    const metricsOn = codeCm.data['metrics.sh'] !== undefined;
+    for (const c of [...containers, ...inits]) {
+      const mounts = Object.fromEntries((c.volumeMounts ?? []).filter((m: any) => !m.mountPath.startsWith('/run/secrets/wireguard-gateway-psk/'))
+        .map((m: any) => [m.mountPath, m.readOnly === true ? 'ro' : 'rw']));
+      expectThat(isDeepStrictEqual(mounts, MOUNTS[c.name]), c.name, `mounts ${JSON.stringify(MOUNTS[c.name])} exactly, got ${JSON.stringify(mounts)}`);
+      // Code and data apart: it runs a copy of its scripts, checked against the sums its command names.
+      const boot = BOOTS[c.name];
+      const cmd: string[] = c.command ?? [];
+      const sums = boot.copies(metricsOn).map((f) => `${sha256(codeCm.data[f] ?? '')}  ${f}`).join('\n');
+      expectThat(cmd[0] === '/bin/sh' && cmd[1] === '-c' && cmd[3] === 'boot' && isDeepStrictEqual(cmd.slice(4), [CODE_DIR, boot.to, boot.run, sums]), c.name,
+        `starts by copying ${boot.copies(metricsOn).join(', ')} to ${boot.to} and checking their SHA-256 sums (got ${JSON.stringify(cmd.slice(3))})`);
+      expectThat(cmd[2].includes('cp "$from/$f" "$f.new"') && cmd[2].includes('sha256sum -c -') && cmd[2].includes('exec /bin/sh "$to/$run" "$@"')
+        && cmd[2].indexOf('sha256sum -c -') < cmd[2].indexOf('exec /bin/sh'), c.name, 'its start program copies, checks the sums, then runs the copy');
+      expectThat(c.args === undefined, c.name, 'no args: the command is the whole program');
+    }
+    for (const script of scripts) {
+      const runs = [...codeCm.data[script].matchAll(/\bsh "([^"]+)"/g)].map((m: RegExpMatchArray) => m[1]).filter((r: string) => !r.startsWith('$CODE_DIR/'));
+      expectThat(runs.length === 0, script, `runs only its checked copies ($CODE_DIR), never a file of a volume: ${runs.join(', ')}`);
+    }
 
     // --- probes: an exec readiness probe on the agent; nothing listens for a probe, so no
     // peer can reach one and the NetworkPolicy cannot block one; no liveness probe ----------
     const probe = agent.readinessProbe;
-    expectThat(Array.isArray(probe?.exec?.command) && probe.exec.command.join(' ') === `/bin/sh ${CONFIG_DIR}/agent.sh ready`,
-      'wireguard-agent', `the readiness probe runs "agent.sh ready" (got ${JSON.stringify(probe)})`);
+    expectThat(Array.isArray(probe?.exec?.command) && probe.exec.command.join(' ') === `/bin/sh ${AGENT_DIR}/code/agent.sh ready`,
+      'wireguard-agent', `the readiness probe runs the agent's checked copy: "${AGENT_DIR}/code/agent.sh ready" (got ${JSON.stringify(probe)})`);
     for (const c of [...containers, ...inits]) {
       for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
         const p = c[kind];
@@ -170,6 +218,21 @@ export function assertPosture(objects: any[]): number {
       expectThat(JSON.stringify(isc.capabilities?.add) === '["NET_ADMIN"]', 'wireguard-init', `must add NET_ADMIN only (got ${JSON.stringify(isc.capabilities?.add)})`);
       expectThat(sysctls.some((s) => s.name === 'net.ipv4.ip_forward' && s.value === '0'), 'forwarding', 'without privilegedInit the pod sysctl net.ipv4.ip_forward=0 must be set');
     }
+
+    // --- the packet filter (init.sh, kept by the agent): from wg0 only new connections to the
+    // routes and segments of existing ones; nothing else from wg0, nothing to the service
+    // network from elsewhere, nothing forwarded. NET_ADMIN is all it needs (nf_tables). -----
+    const network = JSON.parse(files['connection-info.json']).serviceNetwork;
+    expectThat(files['start.env'].includes(`\nservice_network=${network}\n`), 'start.env', `names the service network ${network} (the filter's, and the bound of every route)`);
+    for (const rule of ['-A $FILTER_INPUT -i $WG_IF -p tcp -j REJECT --reject-with tcp-reset', '-A $FILTER_INPUT -i $WG_IF -j DROP',
+      '-A $FILTER_INPUT -d $SERVICE_NETWORK -j DROP', '-A $FILTER_FORWARD -j DROP', '-I INPUT 1 -j $FILTER_INPUT', '-I FORWARD 1 -j $FILTER_FORWARD']) {
+      expectThat(initScript.includes(`"${rule}"`), 'init.sh', `the packet filter has ${rule}`);
+    }
+    expectThat(/^IPTABLES_RESTORE="\$\{IPTABLES_RESTORE:-iptables-nft-restore\}"$/m.test(initScript), 'init.sh', 'the packet filter uses iptables\' nf_tables backend (NET_ADMIN, no NET_RAW)');
+    expectThat(initScript.indexOf('printf \'%s\\n\' "$rules" | "$IPTABLES_RESTORE" --noflush') < initScript.indexOf('ip link add dev "$WG_IF" type wireguard'), 'init.sh',
+      'sets the packet filter before wg0 exists');
+    // --- every route: one peer holds at most maxSessionsPerPeer sessions ---------------
+    expectThat(/^ {2}limit_conn_zone \$binary_remote_addr zone=peers:\d+m;\n {2}limit_conn peers \d+;$/m.test(files['nginx.conf']), 'nginx.conf', 'limits every peer\'s sessions on every route (limit_conn in the stream block)');
 
     // --- keys: only in Secrets, mounted read-only 0400; the private key in the
     // init container only, preshared keys also in the agent (it applies a rotated one) --
@@ -244,8 +307,8 @@ export function assertPosture(objects: any[]): number {
  * With metrics (a container port named "metrics"): the port is TCP, on nginx,
  * exposed by no Service (the gateway's Service is a public UDP load balancer);
  * nginx serves it on the pod's own address only (an include written from the
- * downward API's POD_IP) and refuses every peer's tunnel address; metrics.sh
- * never asks wg for the private key. Returns the port, or undefined.
+ * downward API's POD_IP), the file the agent writes; metrics.sh never asks wg
+ * for the private key. Returns the port, or undefined.
  */
 function checkMetrics(objects: any[], d: any, files: Record<string, string>): number | undefined {
   const containers: any[] = d.spec.template.spec.containers;
@@ -274,10 +337,10 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
   expectThat(/printf 'listen (\[%s\]|%s):%s;\\n' "\$POD_IP" "\$metrics_port"/.test(files['start-nginx.sh']), 'metrics', 'start-nginx.sh writes the listen line from POD_IP');
   const startPort = /^metrics_port=(.*)$/m.exec(files['start.env'] ?? '')?.[1];
   expectThat(startPort === String(port), 'metrics', `start.env's metrics_port is the container port ${port} (got ${startPort})`);
-  const peers = [...files['wg0.conf'].matchAll(/^AllowedIPs = ([\d.]+)\/32$/gm)].map((m) => m[1]);
-  const denied = new Set([...http.matchAll(/^\s*deny ([\d.]+);/gm)].map((m) => m[1]));
-  const open = peers.filter((a) => !denied.has(a));
-  expectThat(open.length === 0, 'metrics', `the metrics server must refuse every peer (through wg0 a peer reaches the pod's address); not refused: ${open.join(', ')}`);
+  // Through wg0 a peer reaches the pod's address too: the packet filter (checked above) drops all
+  // from wg0 but the routes, so the http server needs no list of peers (none at 10,000 peers).
+  expectThat(!/^\s*(allow|deny) /m.test(http), 'metrics', 'the http server holds no per-peer list: the packet filter keeps peers out');
+  expectThat(/^ {6}alias \/run\/wireguard-gateway\/agent-out\/metrics\.prom;$/m.test(http), 'metrics', 'serves the file the agent writes, from the agent\'s volume (read-only for nginx)');
   expectThat(!/private-key|\bdump\b|showconf/.test(files['metrics.sh'] ?? ''), 'metrics.sh', 'never asks wg for the private key (no dump, showconf or private-key)');
   return port;
 }
@@ -285,7 +348,7 @@ function checkMetrics(objects: any[], d: any, files: Record<string, string>): nu
 /** Records every gateway nginx.conf among `objects` for the system tier's real `nginx -t`. */
 export function recordNginxConfs(objects: any[]): void {
   for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.data?.['nginx.conf'] !== undefined)) {
-    recordNginxConf(cm.data['nginx.conf']);
+    recordNginxConf(cm.data['nginx.conf'], startEnvNetwork(cm.data['start.env']));
   }
 }
 

@@ -17,11 +17,15 @@
  * Seeded and reproducible: PROPERTY_SEED and PROPERTY_RUNS override the fixed
  * seed and the 10,000 runs.
  */
+import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
 import { GatewayRoute, WireguardGateway, WireguardKey, WireguardPeer } from '../src';
-import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, recordNginxConf, testChart, testGateway } from './util';
+import { PEER_KEYS, TEST_SERVER_PRIVATE_KEY, recordNginxConf, startEnvNetwork, testChart, testGateway } from './util';
 import { scriptText } from '../src/_assets';
 import { promLabelValue } from '../src/_render-data';
 
@@ -202,8 +206,8 @@ function checkNginxConf(conf: string, b: Built): void {
   const top = parseNginx(conf);
   expectEqual(top.map((d) => d.name), ['daemon', 'worker_processes', 'worker_rlimit_nofile', 'pid', 'error_log', 'error_log', 'events', 'stream'], 'nginx top level');
   const stream = top[7].block!;
-  expectEqual(stream.slice(0, 3).map((d) => d.name), ['include', 'log_format', 'access_log'], 'stream header');
-  const servers = stream.slice(3);
+  expectEqual(stream.slice(0, 5).map((d) => d.name), ['include', 'log_format', 'access_log', 'limit_conn_zone', 'limit_conn'], 'stream header');
+  const servers = stream.slice(5);
   expectEqual(servers.every((s) => s.name === 'server' && s.args.length === 0 && s.block !== undefined), true, 'only server blocks follow');
   const actual = servers.map((s) => JSON.stringify(s.block!.map((d) => [d.name, ...d.args]))).sort();
   const expected = b.routes.map(({ route, input: r, allow }) => {
@@ -222,9 +226,23 @@ function checkNginxConf(conf: string, b: Built): void {
   expectEqual(actual, expected, 'nginx server blocks');
 }
 
-/** The scripts are the shipped ones, whatever the input: only data differs between gateways. */
-function checkScripts(data: Record<string, string>): void {
-  for (const script of ['init.sh', 'agent.sh', 'start-nginx.sh'] as const) expectEqual(data[script] === scriptText(script), true, `${script} is the shipped file`);
+/** The scripts are the shipped ones, in the code ConfigMap, whatever the input: only data differs between gateways. */
+function checkScripts(code: Record<string, string>, data: Record<string, string>): void {
+  for (const script of ['init.sh', 'agent.sh', 'start-nginx.sh'] as const) expectEqual(code[script] === scriptText(script), true, `${script} is the shipped file`);
+  expectEqual(Object.keys(data).filter((f) => f.endsWith('.sh')), [], 'no script in the data ConfigMap');
+}
+
+/** start-nginx.sh's check of nginx.conf as data (what a running pod applies) passes on a rendered file. */
+function passesStartCheck(conf: string, startEnv: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'wggw-property-'));
+  try {
+    writeFileSync(join(dir, 'start.env'), startEnv);
+    writeFileSync(join(dir, 'nginx.conf'), conf);
+    const r = spawnSync('sh', [join(__dirname, '..', 'assets', 'start-nginx.sh'), 'check', join(dir, 'nginx.conf')], { env: { PATH: process.env.PATH, CONFIG_DIR: dir }, encoding: 'utf-8' });
+    if (r.status !== 0) throw new Error(`start-nginx.sh check refused a rendered nginx.conf: ${r.stderr}\n${conf}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -292,7 +310,7 @@ describe('renderers under arbitrary and hostile names, hosts and comments', () =
     // eslint-disable-next-line no-console
     console.log(`property seed ${SEED}, ${RUNS} runs (PROPERTY_SEED / PROPERTY_RUNS to change)`);
     const stats = { accepted: 0, rejectedAtConstruct: 0, rejectedAtSynth: 0, clientConfigs: 0 };
-    const samples: string[] = [];
+    const samples: Array<{ conf: string; startEnv: string }> = [];
     fc.assert(fc.property(input, (i) => {
       let b: Built;
       try {
@@ -310,14 +328,14 @@ describe('renderers under arbitrary and hostile names, hosts and comments', () =
       }
       const data = ApiObject.of(b.gw.configMap).toJson().data;
       checkNginxConf(data['nginx.conf'], b);
-      checkScripts(data);
+      checkScripts(ApiObject.of(b.gw.codeConfigMap).toJson().data, data);
       checkTables(data, b);
       checkWgConf(data['wg0.conf'], b);
       checkHostsAndInfo(data, b);
       checkClientConfig(b);
       if (b.peers.length > 0 && b.gw.endpoint !== undefined) stats.clientConfigs++;
       stats.accepted++;
-      if (stats.accepted % 500 === 1) samples.push(data['nginx.conf']);
+      if (stats.accepted % 100 === 1) samples.push({ conf: data['nginx.conf'], startEnv: data['start.env'] });
     }), { seed: SEED, numRuns: RUNS, verbose: 1 });
     // eslint-disable-next-line no-console
     console.log(`property results: ${JSON.stringify(stats)}`);
@@ -325,9 +343,11 @@ describe('renderers under arbitrary and hostile names, hosts and comments', () =
     expect(stats.accepted).toBeGreaterThan(RUNS * 0.2);
     expect(stats.rejectedAtConstruct).toBeGreaterThan(RUNS * 0.1);
     expect(stats.clientConfigs).toBeGreaterThan(RUNS * 0.05);
-    // A sample of what was accepted goes through the real nginx -t, in the system tier.
-    expect(samples.length).toBeGreaterThan(2);
-    samples.forEach(recordNginxConf);
+    // A sample of what was accepted passes start-nginx.sh's check (a pod takes it live as data),
+    // and goes through the real nginx -t, in the system tier.
+    expect(samples.length).toBeGreaterThan(10);
+    samples.forEach((x) => passesStartCheck(x.conf, x.startEnv));
+    samples.forEach((x) => recordNginxConf(x.conf, startEnvNetwork(x.startEnv)));
   });
 
   test('the nginx parser sees an injected directive (it is not blind)', () => {

@@ -55,10 +55,10 @@ describe('live.env and start.env', () => {
     expect(renderLiveSettings(gatewaySpec({ metrics: { port: 9586, refreshSeconds: 5, version: '1.2.3-rc.1+x/y' } }))).toContain('\nmtu=1420\nversion=1.2.3-rc.1+x_y\n');
   });
 
-  test('start.env: live updates, forwarding, the resolver, metrics; and no construct path', () => {
+  test('start.env: live updates, forwarding, the service network, the resolver, metrics; and no construct path', () => {
     const text = renderStartSettings(gatewaySpec({ path: 'vpn/network/gateway' }));
     expect(text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual([
-      'live_updates=1', 'forwarding_off_by=init', 'resolver_addresses=', 'resolver_valid_seconds=5', 'resolver_ipv6=off', 'resolver_timeout_seconds=2',
+      'live_updates=1', 'forwarding_off_by=init', 'service_network=10.99.0.0/24', 'resolver_addresses=', 'resolver_valid_seconds=5', 'resolver_ipv6=off', 'resolver_timeout_seconds=2',
       'metrics_port=', 'metrics_refresh_seconds=',
     ]);
     expect(text).not.toContain('vpn/network');
@@ -66,11 +66,12 @@ describe('live.env and start.env', () => {
     const other = renderStartSettings(gatewaySpec({
       liveUpdates: false,
       initSetsSysctls: false,
+      serviceNetwork: '10.100.0.0/16',
       resolver: { addresses: ['10.96.0.10', 'fd00::a'], validSeconds: 3, timeoutSeconds: 1, ipv6: true },
       metrics: { port: 9100, refreshSeconds: 5, version: '1' },
     }));
     expect(other.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual([
-      'live_updates=0', 'forwarding_off_by=pod-sysctl', 'resolver_addresses=10.96.0.10 fd00::a', 'resolver_valid_seconds=3', 'resolver_ipv6=on',
+      'live_updates=0', 'forwarding_off_by=pod-sysctl', 'service_network=10.100.0.0/16', 'resolver_addresses=10.96.0.10 fd00::a', 'resolver_valid_seconds=3', 'resolver_ipv6=on',
       'resolver_timeout_seconds=1', 'metrics_port=9100', 'metrics_refresh_seconds=5',
     ]);
   });

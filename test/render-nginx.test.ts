@@ -11,7 +11,7 @@ import { renderNginxConf as render } from '../src/_render-nginx';
 /** Renders, and records the conf for the system tier's nginx -t. */
 function renderNginxConf(...args: Parameters<typeof render>): string {
   const conf = render(...args);
-  recordNginxConf(conf);
+  recordNginxConf(conf, args[0].serviceNetwork);
   return conf;
 }
 
@@ -63,6 +63,18 @@ describe('renderNginxConf', () => {
     expect(restricted.slice(0, 4)).toEqual(['listen 10.99.0.2:5432;', 'allow 10.98.0.2;', 'allow 10.98.0.3;', 'deny all;']);
   });
 
+  test('every peer holds at most maxSessionsPerPeer sessions, over all routes: one limit in the stream block, keyed by the tunnel address', () => {
+    const conf = renderNginxConf(spec({ maxSessionsPerPeer: 40, routes: [route(), route({ name: 'rds', address: '10.99.0.2' })] }));
+    expect(conf).toContain([
+      '  # Every peer (by its tunnel address) holds at most 40 session(s) at once, over all routes; nginx closes the next at once.',
+      '  limit_conn_zone $binary_remote_addr zone=peers:2m;',
+      '  limit_conn peers 40;',
+    ].join('\n'));
+    // Once, for the whole stream block (no line per route or per peer).
+    expect(conf.match(/limit_conn /g)).toHaveLength(1);
+    expect(serverBlocks(conf).every((b) => !b.some((l) => l.startsWith('limit_conn')))).toBe(true);
+  });
+
   test('an empty allowPeers denies everyone', () => {
     const [block] = serverBlocks(renderNginxConf(spec({ routes: [route({ allowAddresses: [] })] })));
     expect(block[1]).toBe('deny all;');
@@ -98,14 +110,14 @@ describe('renderNginxConf with metrics', () => {
     peers: [peer('laptop', '10.98.0.2'), peer('ci "runner"\\1\n', '10.98.0.3')],
   });
 
-  test('the http server listens on the pod address only (an include), refuses every peer, serves one file', () => {
+  test('the http server listens on the pod address only (an include), holds no list of peers, serves the agent\'s file', () => {
     const conf = renderNginxConf(withMetrics());
     const http = conf.slice(conf.indexOf('\nhttp {')).split('\n').map((l) => l.trim());
     expect(http.filter((l) => l.startsWith('listen'))).toEqual([]);
     expect(http).toContain('include /tmp/nginx/metrics-listen.conf; # listen <pod IP>:9586; written by start-nginx.sh');
-    expect(http.filter((l) => l.startsWith('deny '))).toEqual(['deny 10.98.0.2; # laptop', 'deny 10.98.0.3; # ci__runner__1_']);
-    expect(http).toContain('alias /run/wireguard-gateway/metrics.prom;');
-    expect(conf).toContain('  access_log /run/wireguard-gateway/sessions.log sessions;\n');
+    expect(http.filter((l) => /^(allow|deny) /.test(l))).toEqual([]);
+    expect(http).toContain('alias /run/wireguard-gateway/agent-out/metrics.prom;');
+    expect(conf).toContain('  access_log /run/wireguard-gateway/nginx-out/sessions.log sessions;\n');
   });
 
   test('without metrics nothing of it is rendered', () => {

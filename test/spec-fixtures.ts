@@ -28,6 +28,7 @@ export function gatewaySpec(over: Partial<GatewaySpec> = {}): GatewaySpec {
     resolver: { addresses: [], validSeconds: 5, timeoutSeconds: 2, ipv6: false },
     workerProcesses: 2,
     workerConnections: 8256,
+    maxSessionsPerPeer: 256,
     initSetsSysctls: true,
     liveUpdates: true,
     routes: [routeSpec()],

@@ -50,29 +50,55 @@ esac
 `;
 
 /**
- * `wg`: state/wg-peers (a key a line), state/wg-private-key (absent: "(none)"),
+ * `wg`: state/wg-allowed-ips ("key TAB address/32" a line; `show <if> peers`
+ * prints its keys), state/wg-private-key (absent: "(none)"),
  * state/wg-listen-port, state/wg-transfer and friends for `wg show <if> <what>`;
  * `syncconf` keeps what it read (state/wg-syncconf) and takes its peers, key and
- * port; `set` is recorded in state/wg-set; state/fail-wg makes every call fail.
+ * port; `set` is recorded in state/wg-set; state/fail-wg makes every call fail,
+ * state/wg-says a failing call prints that file's text (as wg would print a key it cannot parse).
  */
 const WG = `
 S=$STANDIN_STATE
 if [ -f "$S/fail-wg" ]; then echo "Unable to access interface: No such device" >&2; exit 1; fi
+if [ -f "$S/wg-says" ] && [ "$1" != show ]; then cat "$S/wg-says" >&2; exit 1; fi
 case "$1" in
   show)
     case "$3" in
-      peers) cat "$S/wg-peers" ;;
+      peers) cut -f 1 "$S/wg-allowed-ips" ;;
       private-key) cat "$S/wg-private-key" 2>/dev/null || echo "(none)" ;;
       *) cat "$S/wg-$3" ;;
     esac ;;
   syncconf)
     cat > "$S/wg-syncconf"
-    sed -n 's/^PublicKey = //p' "$S/wg-syncconf" > "$S/wg-peers"
+    awk '/^PublicKey = / { k = $3 } /^AllowedIPs = / { print k "\t" $3 }' "$S/wg-syncconf" > "$S/wg-allowed-ips"
     sed -n 's/^PrivateKey = //p' "$S/wg-syncconf" > "$S/wg-private-key"
     sed -n 's/^ListenPort = //p' "$S/wg-syncconf" > "$S/wg-listen-port" ;;
   set) echo "$*" >> "$S/wg-set" ;;
   *) echo "wg stand-in: unexpected: wg $*" >&2; exit 9 ;;
 esac
+`;
+
+/**
+ * `iptables-nft -C <chain> -j <target>`: true when state/iptables-hooks has the
+ * line "<chain> <target>". `iptables-nft-restore --noflush`: keeps what it read
+ * (state/iptables-restore, and every input in state/iptables-restores), and
+ * hooks what its "-I <chain> 1 -j <target>" lines insert; state/fail-iptables
+ * makes it fail.
+ */
+const IPTABLES = `
+S=$STANDIN_STATE
+case "$*" in
+  "-C "*" -j "*) grep -qx "$2 $4" "$S/iptables-hooks" 2>/dev/null ;;
+  *) echo "iptables stand-in: unexpected: iptables-nft $*" >&2; exit 9 ;;
+esac
+`;
+const IPTABLES_RESTORE = `
+S=$STANDIN_STATE
+[ "$*" = --noflush ] || { echo "iptables-restore stand-in: unexpected: $*" >&2; exit 9; }
+cat > "$S/iptables-restore"
+if [ -f "$S/fail-iptables" ]; then echo "iptables-nft-restore v1.8.11 (nf_tables): Could not fetch rule set generation id: Protocol not supported" >&2; exit 4; fi
+cat "$S/iptables-restore" >> "$S/iptables-restores"
+awk '$1 == "-I" { print $2, $5 }' "$S/iptables-restore" >> "$S/iptables-hooks"
 `;
 
 /**
@@ -104,7 +130,7 @@ workers
 while :; do sleep 0.05 & wait $!; done
 `;
 
-const PROGRAMS: Record<string, string> = { ip: IP, wg: WG, nginx: NGINX };
+const PROGRAMS: Record<string, string> = { 'ip': IP, 'wg': WG, 'nginx': NGINX, 'iptables-nft': IPTABLES, 'iptables-nft-restore': IPTABLES_RESTORE };
 
 export interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -131,7 +157,7 @@ export class FakePod {
       chmodSync(join(this.bin, name), 0o755);
     }
     writeFileSync(this.log, '');
-    for (const f of ['addresses', 'routes', 'wg-peers']) this.write(f, '');
+    for (const f of ['addresses', 'routes', 'wg-allowed-ips']) this.write(f, '');
     this.writeProc('sys/net/ipv4/ip_forward', '1\n');
     this.writeProc('sys/net/ipv6/conf/all/forwarding', '1\n');
     this.tcp([]);

@@ -9,7 +9,7 @@ import { configFiles, mountGeneration } from './script-cases/pod-config';
 import { startNginxShCases } from './script-cases/start-nginx-sh';
 import { gatewaySpec, routeSpec } from './spec-fixtures';
 import { until } from './stand-ins';
-import { DASH, NginxContainer, STREAM_MODULE, adaptNginxConf, busyboxShell } from './system-util';
+import { DASH, NginxContainer, adaptNginxConf, busyboxShell } from './system-util';
 import { renderNginxConf } from '../src/_render-nginx';
 
 describe.each([busyboxShell(), DASH])('start-nginx.sh ($name, stand-ins)', (shell) => {
@@ -29,14 +29,14 @@ describe('start-nginx.sh with real nginx (as uid 101, busybox sh): reloads on re
     const s = spec(routes);
     return mountGeneration(c.path('config'), `..2026_11_30_00_00_0${generation++}.1`, {
       ...configFiles(s),
-      'nginx.conf': `load_module ${STREAM_MODULE};\n${adaptNginxConf(renderNginxConf(s), c.path('run'))}${extra}`,
+      'nginx.conf': `${adaptNginxConf(renderNginxConf(s), c.path('run'), c.path('share'))}${extra}`,
     });
   };
   const request = async (gen: string): Promise<string> => {
-    writeFileSync(c.path('state', 'reload-request'), `${gen} id-${gen}\n`);
+    writeFileSync(c.path('share', 'agent-out', 'reload-request'), `${gen} 0123456789abcdef\n`);
     let answer = '';
     await until(`an answer for ${gen}`, () => {
-      try { answer = readFileSync(c.path('state', 'reload-result'), 'utf-8'); } catch { answer = ''; }
+      try { answer = readFileSync(c.path('share', 'nginx-out', 'reload-result'), 'utf-8'); } catch { answer = ''; }
       return answer.startsWith(`${gen} `);
     }, () => c.stderr);
     return answer.trim();
@@ -72,9 +72,12 @@ describe('start-nginx.sh with real nginx (as uid 101, busybox sh): reloads on re
       squatter.kill('SIGKILL');
     }
 
-    // WHEN a generation does not parse: THEN nginx -t refuses it and nothing is reloaded
-    const broken = mount([['10.99.0.1', 15432]], 'stream {\n');
-    expect(await request(broken)).toMatch(/ failed nginx -t: "stream" directive is duplicate in .*nginx\.conf\.new:\d+$/);
+    // WHEN a generation holds what the library never writes: THEN its check refuses it, nginx never sees it
+    const foreign = mount([['10.99.0.1', 15432]], 'stream {\n  include /etc/passwd;\n}\n');
+    expect(await request(foreign)).toMatch(/ failed nginx\.conf is not what the library writes \(line \d+: "  include \/etc\/passwd;" is not what the library writes there\)$/);
+    // WHEN a generation passes the check but nginx -t refuses it (two routes on one address and port)
+    const twice = mount([['10.99.0.1', 15432], ['10.99.0.1', 15432]]);
+    expect(await request(twice)).toMatch(/ failed nginx -t: duplicate "10\.99\.0\.1:15432" address and port pair in .*nginx\.conf\.new:\d+$/);
     expect(listening()).toEqual(['10.99.0.1:15432', '10.99.0.2:16379']);
 
     // WHEN the same nginx.conf comes again: THEN no reload (old workers keep sessions)
@@ -85,6 +88,6 @@ describe('start-nginx.sh with real nginx (as uid 101, busybox sh): reloads on re
     c.stop('SIGTERM');
     expect(await exited).not.toBeNull();
     await until('nginx to stop listening', () => listening().length === 0);
-    expect(c.stderr).toContain('start-nginx: config id-');
+    expect(c.stderr).toContain('start-nginx: config 0123456789abcdef loaded');
   }, 60_000);
 });

@@ -7,14 +7,18 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { adaptNginxConf } from './script-cases/pod-config';
 import { ASSETS, Shell } from './stand-ins';
 
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-/** The adaptation of a rendered nginx.conf to a test's directories: the pod's emptyDirs (/tmp/nginx, /run/wireguard-gateway). */
-export function adaptNginxConf(conf: string, runDir: string, stateDir = `${runDir}/state`): string {
-  return conf.split('/tmp/nginx/').join(`${runDir}/`).split('/run/wireguard-gateway/').join(`${stateDir}/`);
-}
+export { adaptNginxConf };
+
+/** The e2e suite's shims: `nginx` loads Debian's dynamic stream module (-g load_module), as the images build it in. */
+export const SHIM_DIR = join(__dirname, 'e2e', 'shim');
+
+/** The real `ip`, by its full path: a child whose PATH starts with SHIM_DIR would find the shim's. */
+const IP = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf-8' }).trim();
 
 /** The IPv4 addresses a conf listens on. */
 export function listenAddresses(conf: string): string[] {
@@ -47,7 +51,8 @@ export function nginxTester(confs: string[]): { test: (conf: string, resolver?: 
       // Named adaptations: Debian loads the stream module dynamically, and the
       // pod's emptyDirs (/tmp/nginx, /run/wireguard-gateway) become temporary directories.
       const adapted = adaptNginxConf(conf, dir);
-      mkdirSync(join(dir, 'state'));
+      mkdirSync(join(dir, 'share', 'agent-out'), { recursive: true });
+      mkdirSync(join(dir, 'share', 'nginx-out'), { recursive: true });
       writeFileSync(join(dir, 'nginx.conf'), adapted);
       // What start-nginx.sh writes when the container starts.
       writeFileSync(join(dir, 'resolver.conf'), `resolver ${resolver} valid=5s ipv6=off;\nresolver_timeout 2s;\n`);
@@ -83,7 +88,7 @@ function busyboxApplets(): string {
   const busybox = execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf-8' }).trim();
   mkdirSync(dir, { recursive: true });
   for (const a of ['sh', 'awk', 'sed', 'grep', 'head', 'tail', 'sort', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'cut', 'wc', 'ls', 'date', 'timeout',
-    'touch', 'tr', 'readlink', 'sleep', 'cmp', 'tee', 'rmdir']) {
+    'touch', 'tr', 'readlink', 'sleep', 'cmp', 'tee', 'rmdir', 'sha256sum']) {
     try {
       if (!existsSync(join(dir, a))) symlinkSync(busybox, join(dir, a));
     } catch (e) {
@@ -103,9 +108,10 @@ export const DASH: Shell = { name: 'dash', cmd: ['dash'] };
 
 /**
  * The nginx container, for a test: a network namespace with `addresses` on its
- * loopback, the pod's directories (config, run, state) where uid 101 can use
- * them, and the shipped start-nginx.sh started as uid 101 (no new privileges)
- * under busybox sh, its paths from the environment.
+ * loopback, the pod's directories (config, run, share/agent-out,
+ * share/nginx-out) where uid 101 can use them, and the shipped start-nginx.sh
+ * started as uid 101 (no new privileges) under busybox sh, its paths from the
+ * environment, the e2e shim for nginx (the stream module) first in PATH.
  */
 export class NginxContainer {
   public readonly dir = mkdtempSync(join(tmpdir(), 'wggw-nginx-'));
@@ -115,9 +121,9 @@ export class NginxContainer {
 
   constructor(addresses: string[]) {
     chmodSync(this.dir, 0o755);
-    for (const d of ['config', 'run', 'state']) {
+    for (const d of ['config', 'run', 'share', 'share/agent-out', 'share/nginx-out']) {
       mkdirSync(join(this.dir, d));
-      chmodSync(join(this.dir, d), 0o777);
+      chmodSync(join(this.dir, d), d === 'share' ? 0o755 : 0o777);
     }
     execFileSync('ip', ['netns', 'add', this.ns]);
     this.inNs('ip', 'link', 'set', 'lo', 'up');
@@ -136,14 +142,17 @@ export class NginxContainer {
   public start(env: Record<string, string> = {}): Promise<number | null> {
     const stdout = openSync(this.path('stdout'), 'w');
     chownSync(this.path('stdout'), 101, 101);
-    // The shipped file, copied as it is to where uid 101 can read it (a checkout may sit in a 0700 directory).
+    // The shipped files, copied as they are to where uid 101 can read them (a checkout may sit in a 0700 directory).
     copyFileSync(join(ASSETS, 'start-nginx.sh'), this.path('start-nginx.sh'));
-    this.supervisor = spawn('ip', ['netns', 'exec', this.ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
+    copyFileSync(join(ASSETS, 'net.awk'), this.path('net.awk'));
+    this.supervisor = spawn(IP, ['netns', 'exec', this.ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
       'busybox', 'sh', this.path('start-nginx.sh')], {
       env: {
-        PATH: `${busyboxShell().path}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        PATH: `${SHIM_DIR}:${busyboxShell().path}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        E2E_REAL_NGINX: '/usr/sbin/nginx',
         CONFIG_DIR: this.path('config'),
-        STATE_DIR: this.path('state'),
+        AGENT_OUT: this.path('share', 'agent-out'),
+        NGINX_OUT: this.path('share', 'nginx-out'),
         RUN_DIR: this.path('run'),
         ...env,
       },

@@ -48,9 +48,14 @@ export function findObject(objects: any[], kind: string, predicate: (o: any) => 
   return found[0];
 }
 
-/** The gateway's ConfigMap data (nginx.conf, init.sh, wg0.conf, ...). */
+/** The gateway's ConfigMap data (nginx.conf, wg0.conf, routes.tsv, ...). */
 export function configData(objects: any[]): Record<string, string> {
   return findObject(objects, 'ConfigMap', (o) => o.data?.['nginx.conf'] !== undefined).data;
+}
+
+/** The gateway's code ConfigMap data (init.sh, agent.sh, start-nginx.sh, metrics.sh with metrics). */
+export function codeData(objects: any[]): Record<string, string> {
+  return findObject(objects, 'ConfigMap', (o) => o.data?.['init.sh'] !== undefined).data;
 }
 
 const MODEL_BY_KIND: Record<string, any> = {
@@ -102,18 +107,28 @@ function nginxConfFile(conf: string): string {
 }
 
 /**
- * Records a rendered nginx.conf for the system tier's real `nginx -t`. Every
- * chart a test synthesizes records its gateways' confs (test/posture.ts);
+ * Records a rendered nginx.conf for the system tier's real `nginx -t`, and the
+ * gateway's service network (`<hash>.net`) for start-nginx.sh's check there.
+ * Every chart a test synthesizes records its gateways' confs (test/posture.ts);
  * renderer tests record theirs. Written whole (a temporary file renamed), so
  * parallel workers never leave half a file.
  */
-export function recordNginxConf(conf: string): void {
+export function recordNginxConf(conf: string, serviceNetwork: string): void {
   const file = nginxConfFile(conf);
   if (existsSync(file)) return;
   mkdirSync(NGINX_CONF_DIR, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, conf);
-  renameSync(tmp, file);
+  for (const [path, text] of [[file.replace(/\.conf$/, '.net'), `${serviceNetwork}\n`], [file, conf]]) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  }
+}
+
+/** The service network in a start.env's text. */
+export function startEnvNetwork(startEnv: string): string {
+  const m = /^service_network=(.*)$/m.exec(startEnv);
+  if (m === null) throw new Error('start.env has no service_network');
+  return m[1];
 }
 
 /** True when the conf was recorded for the system tier's `nginx -t`. */

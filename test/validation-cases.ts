@@ -112,6 +112,12 @@ export const CASES: ValidationCase[] = [
     `test/gw/pg: invalid serviceName "${'p'.repeat(40)}.wireguard.svc.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}": must be a DNS name: labels of a-z, 0-9 and "-", 1 to 63 characters each, separated by dots, at most 253 characters. Fix: shorten the Service name, its namespace or the gateway's clusterDomain: together they form the DNS name nginx resolves`),
   C('V27', NAMES, 'a DNS namespace that is no DNS label', 'construct', () => testGateway({ dnsNamespace: 'kube_system' }),
     'test/gw: invalid dnsNamespace "kube_system": must be a DNS label: 1 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit. Fix: use the namespace of your cluster DNS, usually "kube-system"'),
+  C('V181', NAMES, 'an image that is no image reference', 'construct', () => testGateway({ nginxImage: 'Nginx:1.28' }),
+    'test/gw: invalid nginxImage "Nginx:1.28": must be an image reference: [registry[:port]/]repository[:tag][@sha256:<64 hexadecimal digits>], the repository in lower case. '
+    + 'Fix: give a reference such as "docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine", or leave the prop out for the default'),
+  C('V182', NAMES, 'an image pinned by a malformed digest', 'construct', () => testGateway({ initImage: 'docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116@sha256:0123abc' }),
+    'test/gw: invalid initImage "docker.io/linuxserver/wireguard:1.0.20250521-r1-ls116@sha256:0123abc": a sha256 digest is 64 lowercase hexadecimal digits (this one has 7 characters). '
+    + 'Fix: copy the digest your registry reports for the image you reviewed (crane digest <image>, or docker buildx imagetools inspect <image>), or drop "@..." to pin by tag only'),
   C('V67', NAMES, 'a gateway name that is no DNS-1035 label', 'construct', () => testGateway({ name: 'VPN_gw' }),
     'test/gw: invalid name "VPN_gw": must be a DNS-1035 label: 1 to 63 characters of a-z, 0-9 and "-", starting with a letter and ending with a letter or digit; it names every object of the gateway. Fix: use a name like "vpn-gw"'),
   C('V68', NAMES, 'a construct id that cannot be the gateway\'s name, without a name', 'construct', () => new WireguardGateway(testChart(), 'VPN_Gateway', { privateKey: WireguardKey.unsafeFromBase64(TEST_SERVER_PRIVATE_KEY) }),
@@ -276,6 +282,8 @@ export const CASES: ValidationCase[] = [
     'test/gw: invalid workerProcesses 0: must be an integer from 1 to 64. Fix: use 1 or 2; the pod rarely needs more'),
   C('V49', RANGE, 'sessions per worker outside 1-262144', 'construct', () => testGateway({ maxSessionsPerWorker: 1e6 }),
     'test/gw: invalid maxSessionsPerWorker 1000000: must be an integer from 1 to 262144. Fix: use the number of simultaneous sessions you expect, e.g. 4096'),
+  C('V180', RANGE, 'sessions per peer outside 1-1000000', 'construct', () => testGateway({ maxSessionsPerPeer: 0 }),
+    'test/gw: invalid maxSessionsPerPeer 0: must be an integer from 1 to 1000000. Fix: use the most sessions one peer needs at once (a connection pool, its tools), e.g. 256'),
   C('V65', RANGE, 'a drain time that is not whole seconds from 0 to 3600', 'construct', () => testGateway({ drainTime: Duration.hours(2) }),
     'test/gw: invalid drainTime "7200000ms": must be a whole number of seconds from 0 to 3600. Fix: use the time your load balancer needs to stop sending new clients to a pod, e.g. Duration.seconds(15)'),
   C('V50', RANGE, 'a keepalive over 65535 seconds', 'construct', () => testGateway().addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2', persistentKeepalive: Duration.days(1) }),
@@ -382,7 +390,7 @@ export const CASES: ValidationCase[] = [
     // Explicit addresses: 3,000 names in a /16 would also collide.
     for (let i = 0; i < 3000; i++) gw.addProxiedService(`svc-${i}`, { serviceName: `service-${i}`, serviceNamespace: 'apps', port: 8080, address: `10.99.${(i + 1) >> 8}.${(i + 1) & 255}` });
     return synth(gw);
-  }, '[test/gw] test/gw: the rendered configuration is 1522195 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
+  }, '[test/gw] test/gw: the rendered configuration is 1490285 bytes (3000 routes, 0 peers), but a ConfigMap holds at most 1048576 bytes (1 MiB), so the API server would reject it. '
     + 'Fix: split the routes and peers over several gateways (one gateway holds roughly 1,000 routes and 1,000 peers)'),
 ];
 

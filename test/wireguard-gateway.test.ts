@@ -10,6 +10,9 @@ import {
 import { PEER_KEYS, TEST_SERVER_PUBLIC_KEY, configData, findObject, forSnapshot, recordedNginxConf, synth, testChart, testGateway, validateWithSchemas } from './util';
 import { LIVE_FILES } from '../src/_contract';
 
+const podOf = (objects: any[]) => findObject(objects, 'Deployment').spec.template.spec;
+const codeName = (objects: any[]) => podOf(objects).volumes.find((v: any) => v.name === 'code').configMap.name;
+
 function smallGateway(props = {}) {
   const gw = testGateway(props);
   gw.addProxiedService('postgres', { serviceName: 'postgres', serviceNamespace: 'db', port: 5432, podSelector: { app: 'pg' } });
@@ -23,8 +26,39 @@ describe('WireguardGateway', () => {
     const objects = synth(gw);
     // THEN
     validateWithSchemas(objects);
-    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service']);
     expect(forSnapshot(objects)).toMatchSnapshot();
+  });
+
+  test('code and data apart: the scripts are in an immutable ConfigMap named after their hash; every container runs a copy it checked', () => {
+    const gw = smallGateway();
+    const objects = synth(gw);
+    const code = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === gw.codeConfigMap.name);
+    expect(code.immutable).toBe(true);
+    expect(code.metadata.name).toMatch(/^gw-code-[0-9a-f]{10}$/);
+    expect(Object.keys(code.data).sort()).toEqual(['agent.sh', 'init.sh', 'net.awk', 'start-nginx.sh']);
+    expect(Object.keys(configData(objects)).filter((f) => f.endsWith('.sh'))).toEqual([]);
+    const spec = podOf(objects);
+    expect(spec.volumes.find((v: any) => v.name === 'code')).toEqual({ name: 'code', configMap: { name: code.metadata.name } });
+    const sum = (f: string) => `${createHash('sha256').update(code.data[f]).digest('hex')}  ${f}`;
+    expect(spec.initContainers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'init.sh', [sum('init.sh'), sum('net.awk')].join('\n')]);
+    expect(spec.containers[0].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/tmp/nginx/code', 'start-nginx.sh', [sum('start-nginx.sh'), sum('net.awk')].join('\n')]);
+    expect(spec.containers[1].command.slice(3)).toEqual(['boot', '/opt/wireguard-gateway', '/run/wireguard-agent/code', 'agent.sh',
+      [sum('agent.sh'), sum('init.sh'), sum('net.awk')].join('\n')]);
+    // The same scripts, the same name: another gateway of the app, or the same one with other routes and peers.
+    const other = smallGateway({ name: 'other' });
+    other.addPeer('laptop', { publicKey: PEER_KEYS[0], address: '10.98.0.2' });
+    expect(other.codeConfigMap.name.replace(/^other-/, 'gw-')).toBe(code.metadata.name);
+  });
+
+  test('one-way volumes: what the agent writes for nginx and what nginx writes for the agent are two emptyDirs, each read-only for its reader', () => {
+    const spec = podOf(synth(smallGateway()));
+    const mounts = (c: any) => Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.readOnly === true ? 'ro' : 'rw']));
+    expect(mounts(spec.containers[0])).toEqual({ 'config': 'ro', 'code': 'ro', 'tmp': 'rw', 'agent-out': 'ro', 'nginx-out': 'rw' });
+    expect(mounts(spec.containers[1])).toEqual({ 'config': 'ro', 'code': 'ro', 'agent': 'rw', 'agent-out': 'rw', 'nginx-out': 'ro' });
+    expect(mounts(spec.initContainers[0])).toEqual({ 'config': 'ro', 'code': 'ro', 'private-key': 'ro', 'agent': 'rw' });
+    const paths = (c: any) => Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
+    expect(paths(spec.containers[0])).toMatchObject({ 'agent-out': '/run/wireguard-gateway/agent-out', 'nginx-out': '/run/wireguard-gateway/nginx-out' });
   });
 
   test('every object lives in the chart namespace, or the namespace prop', () => {
@@ -88,10 +122,9 @@ describe('WireguardGateway', () => {
       { name: 'net.ipv4.ip_unprivileged_port_start', value: '0' },
       { name: 'net.ipv4.ip_forward', value: '0' },
     ]);
-    // The script no longer writes /proc/sys, but still refuses a forwarding pod.
-    const script = configData(synth(gw))['init.sh'];
-    expect(script).not.toContain('echo 0 > /proc/sys/net/ipv4/ip_forward');
-    expect(script).toContain('refusing to start a gateway that forwards');
+    // start.env tells the script not to write /proc/sys; it still refuses a forwarding pod.
+    expect(configData(synth(gw))['start.env']).toContain('\nforwarding_off_by=pod-sysctl\n');
+    expect(ApiObject.of(gw.codeConfigMap).toJson().data['init.sh']).toContain('refusing to start a gateway that forwards');
   });
 
   test('a listen port below 1024 sets the safe unprivileged-port sysctl for non-root nginx', () => {
@@ -205,7 +238,7 @@ describe('WireguardGateway', () => {
     test('the agent has an exec readiness probe, no container a liveness probe', () => {
       const spec = pod(synth(smallGateway()));
       expect(spec.containers[1].readinessProbe).toEqual({
-        exec: { command: ['/bin/sh', '/etc/wireguard-gateway/agent.sh', 'ready'] },
+        exec: { command: ['/bin/sh', '/run/wireguard-agent/code/agent.sh', 'ready'] },
         periodSeconds: 5,
         timeoutSeconds: 3,
         failureThreshold: 2,
@@ -410,12 +443,13 @@ describe('WireguardGateway', () => {
     // and what the agent applies live does not
     expect(template({ mtu: 1380 })).toBe(base);
     expect(template({ maxSessionsPerWorker: 100 })).toBe(base);
+    expect(template({ maxSessionsPerPeer: 10 })).toBe(base);
   });
 
   test('config-id is the checksum of the files a running pod applies', () => {
     const data = configData(synth(smallGateway()));
     const id = createHash('sha256');
-    for (const f of ['nginx.conf', 'init.sh', 'wg0.conf', 'connection-info.json', 'routes.tsv', 'peers.tsv', 'live.env']) id.update(data[f]);
+    for (const f of ['nginx.conf', 'wg0.conf', 'connection-info.json', 'routes.tsv', 'peers.tsv', 'live.env']) id.update(data[f]);
     expect(data['config-id']).toBe(id.digest('hex') + '\n');
   });
 
@@ -491,7 +525,7 @@ describe('WireguardGateway', () => {
       // THEN every object is the same but for the comments that name the path
       expect(identities(b)).toEqual(identities(a));
       expect(a.map((o) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort()).toEqual([
-        'ConfigMap wireguard/gw', 'Deployment wireguard/gw', 'Namespace /wireguard', 'NetworkPolicy db/gw.postgres',
+        'ConfigMap wireguard/gw', `ConfigMap wireguard/${codeName(a)}`, 'Deployment wireguard/gw', 'Namespace /wireguard', 'NetworkPolicy db/gw.postgres',
         'NetworkPolicy wireguard/gw', 'PodDisruptionBudget wireguard/gw', 'Secret wireguard/gw', 'Service wireguard/gw',
       ]);
       expect(JSON.stringify(a)).not.toMatch(/-c8[0-9a-f]{6}"/); // no path hash anywhere
@@ -523,7 +557,7 @@ describe('WireguardGateway', () => {
     test('the name prop names every object and sets the instance label; the id does not matter then', () => {
       const objects = synth(everyObject(testChart(), 'corp-vpn'));
       for (const o of objects.filter((x) => x.kind !== 'Namespace')) {
-        expect(o.metadata.name).toMatch(/^corp-vpn(\.postgres)?$/);
+        expect(o.metadata.name).toMatch(/^corp-vpn(\.postgres|-code-[0-9a-f]{10})?$/);
         expect(o.metadata.labels).toEqual({
           'app.kubernetes.io/name': 'wireguard-gateway',
           'app.kubernetes.io/instance': 'corp-vpn',

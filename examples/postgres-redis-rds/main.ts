@@ -27,6 +27,12 @@ export const EXAMPLE_CHANGES: ExampleChange[] = ['add-peer', 'remove-peer', 'add
 export interface GatewayChartProps {
   /** Synthesize the example with this change. @default - none */
   readonly change?: ExampleChange;
+  /**
+   * The gateway's privilegedInit (the end-to-end suite runs the example both
+   * ways: every guarantee holds without the privileged init container too).
+   * @default true
+   */
+  readonly privilegedInit?: boolean;
 }
 
 export class GatewayChart extends Chart {
@@ -49,6 +55,10 @@ export class GatewayChart extends Chart {
       endpoint: 'vpn.example.com',
       serviceNetwork: '10.99.0.0/24',
       defineNamespace: true,
+      privilegedInit: props.privilegedInit,
+      // One peer may hold 2,500 sessions at once (the default is 256): the end-to-end
+      // suite's load test opens 2,000 from the laptop.
+      maxSessionsPerPeer: 2500,
       // Prometheus metrics on the pod's own address, for kube-prometheus-stack in "monitoring".
       metrics: {
         scrapeFrom: kplus.Pods.select(this, 'Prometheus', {

@@ -153,6 +153,25 @@ export function planClientFiles(gateways: GatewayInfo[], privateKeys: ReadonlyMa
   return plan;
 }
 
+/** Where --qr would print: whether it was asked, standard output is a terminal, --qr-to-non-terminal. */
+export interface QrOptions {
+  readonly qr: boolean;
+  readonly stdoutIsTerminal: boolean;
+  readonly toNonTerminal: boolean;
+}
+
+/**
+ * Why --qr must not print here, or undefined: a QR code of a file with a real
+ * private key is the key itself, and standard output that is no terminal (a
+ * pipe, a file, a CI log) keeps it. Allowed there only with --qr-to-non-terminal.
+ */
+export function qrRefusal(plan: ClientPlan, options: QrOptions): string | undefined {
+  const withKeys = plan.configs.filter((c) => !c.placeholder).length;
+  if (!options.qr || withKeys === 0 || options.stdoutIsTerminal || options.toNonTerminal) return undefined;
+  return `client-config: --qr would print ${withKeys} private key(s) as QR codes on standard output, which is not a terminal (a pipe, a file or a CI log keeps what it gets). `
+    + 'Fix: run it in a terminal, or leave out --qr (the .conf files have the keys), or add --qr-to-non-terminal if that output is safe';
+}
+
 export interface ClientReportOptions {
   /** --out as the user gave it. */
   readonly out: string;

@@ -18,6 +18,11 @@ export interface CliIo {
   readonly cwd: string;
   /** The clock, in milliseconds since 1970 (access-report's default --at); Date.now when absent. */
   readonly now?: () => number;
+  /**
+   * Standard output is a terminal (not a file, a pipe or a CI log): client-config
+   * prints QR codes of private keys only there, unless told otherwise. Absent: not a terminal.
+   */
+  readonly stdoutIsTerminal?: boolean;
 }
 
 export interface CliResult {

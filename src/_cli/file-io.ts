@@ -31,19 +31,28 @@ export function prepareOutDir(given: string, dir: string): void {
   }
 }
 
-/** The private keys in --private-key-dir for these .conf paths, by .conf path; a path without a key file is left out. */
-export function readPrivateKeys(keyDir: string, confPaths: string[]): Map<string, string> {
+/**
+ * The private keys in --private-key-dir for these .conf paths, by .conf path (a
+ * path without a key file is left out), and a note for each key file that
+ * its group or others may read or write (the mode bits; not on Windows).
+ */
+export function readPrivateKeys(keyDir: string, confPaths: string[]): { keys: Map<string, string>; notes: string[] } {
   const keys = new Map<string, string>();
+  const notes: string[] = [];
   for (const confPath of confPaths) {
     const file = path.join(keyDir, keyPathOf(confPath));
     if (!fs.existsSync(file)) continue;
+    const mode = fs.statSync(file).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      notes.push(`${file} holds a private key and its group or others have access (mode 0${mode.toString(8)}): chmod 600 ${file}`);
+    }
     const key = fs.readFileSync(file, 'utf-8').trim();
     if (!isWireguardKey(key)) {
       throw new CliError(`client-config: ${file} is not a WireGuard private key (${key.length} characters; not shown): expected 44 characters of base64, as printed by "wg genkey"`);
     }
     keys.set(confPath, key);
   }
-  return keys;
+  return { keys, notes };
 }
 
 /** Writes the planned files under `outDir`. */

@@ -31,11 +31,11 @@ E2E_REAL_IP=${E2E_REAL_IP:-$(command -v ip)}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 JSII_SILENCE_SUPPORT_WARNING=1 CDK8S_CHECK_UPGRADE=false
 
 # Debian packages the harness needs, and a command (or file) proving each is there.
-E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox nftables conntrack prometheus)
+E2E_PACKAGES=(wireguard-tools wireguard-go nginx-light libnginx-mod-stream dnsmasq postgresql redis-server iproute2 busybox nftables iptables conntrack prometheus)
 # The images' /bin/sh is busybox ash (Alpine), with busybox's awk, sed, grep and
 # the rest: the pod's scripts run with these applets first in PATH, so that they
 # are tested against busybox, not GNU or mawk (adaptation "busybox userland").
-E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp date timeout touch)
+E2E_BUSYBOX_APPLETS=(sh awk sed grep head tail sort cat readlink sleep cp mv rm mkdir tr cut wc ls cmp date timeout touch sha256sum)
 E2E_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
 # --- Addresses (inside the run's own namespaces only) -------------------------
@@ -195,7 +195,7 @@ e2e_postgres_bin() { printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n
 # e2e_missing: prints what is missing, one per line.
 e2e_missing() {
   local c
-  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv node busybox nft conntrack prometheus promtool; do
+  for c in wg wg-quick wireguard-go nginx dnsmasq psql pg_isready redis-server redis-cli ip ss setpriv unshare node busybox nft iptables-nft iptables-nft-restore iptables-legacy-restore conntrack prometheus promtool; do
     command -v "$c" >/dev/null 2>&1 || echo "command $c"
   done
   [ -f "$E2E_STREAM_MODULE" ] || echo "file $E2E_STREAM_MODULE"
@@ -312,12 +312,10 @@ E2E_ADAPTATIONS=()
 e2e_adaptation() { E2E_ADAPTATIONS+=("$1"); echo "adaptation: $1" >>"$E2E_STATE/adaptations.log"; }
 
 # e2e_adapt_generation DIR: the adaptations of one generation of the ConfigMap's
-# files (the first one, and each one an update stages). The scripts are never edited.
-e2e_adapt_generation() {
-  local dir=$1
-  # Debian builds the stream module as a dynamic module; the nginx images build it in.
-  grep -q '^load_module ' "$dir/nginx.conf" || sed -i "1i load_module $E2E_STREAM_MODULE;" "$dir/nginx.conf"
-}
+# files (the first one, and each one an update stages). None today: nginx.conf is
+# taken as synthesized (start-nginx.sh refuses a load_module line; the stream
+# module comes from the nginx shim), and the scripts are never edited.
+e2e_adapt_generation() { [ -f "$1/nginx.conf" ]; }
 
 e2e_adapt() {
   local d
@@ -326,7 +324,10 @@ e2e_adapt() {
   e2e_adapt_generation "$(readlink -f "$POD_CONFIG_DIR/..data")" || return 1
   e2e_adaptation "interface name: env WG_IF=$WG_GW_IF for the init container and the agent (the scripts' default is wg0; wireguard-go sockets are global)"
   e2e_adaptation "wireguard-go shim: 'ip link add dev <if> type wireguard' in init.sh starts wireguard-go (test/e2e/shim/ip); no kernel module here"
-  e2e_adaptation "load_module $E2E_STREAM_MODULE; prepended to nginx.conf (Debian's stream module is dynamic)"
+  e2e_adaptation "stream module: the nginx container's PATH starts with test/e2e/shim, whose nginx runs Debian's nginx with -g 'load_module $E2E_STREAM_MODULE;' (the images build the module in; nginx.conf is taken as synthesized)"
+  e2e_adaptation "mount modes: each container runs in a mount namespace of its own in which its readOnly mounts are read-only bind mounts (init: ${#POD_INIT_RO[@]}, nginx: ${#POD_NGINX_RO[@]}, agent: ${#POD_AGENT_RO[@]} read-only)"
+  e2e_adaptation "init privileges: the init container runs as root with every capability when privileged, else with only its added capabilities (bounding and inheritable sets), as the agent"
+  e2e_adaptation "pod sysctls: written into the pod's namespace before its containers start, as the kubelet does (${POD_SYSCTLS[*]:-none})"
 
   # The images' userland: busybox sh and applets (Alpine), first in the containers' PATH.
   mkdir -p "$E2E_BUSYBOX"
@@ -419,6 +420,7 @@ e2e_topology_up() {
     e2e_ns_add "${NS_CLIENT[$peer]}" 0 || return 1
     e2e_link "${NS_CLIENT[$peer]}" uplink "172.31.$n.2/24" "$NS_GW" "client$n" "172.31.$n.1/24" || return 1
   done
+  e2e_pod_sysctls || return 1
   e2e_link "$NS_GW" eth0 "$E2E_GW_POD_IP/24" "$NS_CLUSTER" gwpod "$E2E_NODE_IP/24" || return 1
   ip -n "$NS_GW" route add default via "$E2E_NODE_IP" || return 1
   e2e_link "$NS_CLUSTER" cloud "$E2E_CLOUD_LINK_K/30" "$NS_CLOUD" vpc "$E2E_CLOUD_LINK_D/30" || return 1
@@ -432,6 +434,15 @@ e2e_topology_up() {
     ip -n "$NS_CLUSTER" address add "$a/32" dev lo || return 1
   done
   e2e_resolv_conf
+}
+
+# e2e_pod_sysctls: the pod's sysctls (the manifest's securityContext.sysctls), written into
+# the current pod's namespace before its containers start, as the kubelet does.
+e2e_pod_sysctls() {
+  local kv
+  for kv in "${POD_SYSCTLS[@]}"; do
+    ip netns exec "$NS_GW" sh -c "echo ${kv#*=} > /proc/sys/$(echo "${kv%%=*}" | tr . /)" || { echo "cannot set the pod sysctl $kv" >&2; return 1; }
+  done
 }
 
 # e2e_resolv_conf: the pod's /etc/resolv.conf: what the kubelet writes, naming the cluster DNS.
@@ -533,13 +544,27 @@ e2e_backends_up() {
 
 # --- The gateway pod -------------------------------------------------------------------------
 
+# Adaptation "mount modes": `unshare --mount ... sh -c "$E2E_RO_PROGRAM" mounts RO_DIR... -- CMD...`
+# runs CMD in a mount namespace of its own in which each RO_DIR (a container's readOnly
+# volume mount) is a read-only bind mount of itself. Run as root before the container's
+# user and capabilities are set (setpriv, in CMD), so the container cannot undo it.
+# shellcheck disable=SC2016 # a program for sh -c: its $ are its own
+E2E_RO_PROGRAM='while [ "$1" != -- ]; do mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" || exit 111; shift; done; shift; exec "$@"'
+
 # e2e_gateway_init: the init container: its command, as root, in the pod's
 # namespace, with the wireguard-go shim first in PATH. Registers wireguard-go.
 e2e_gateway_init() {
   local out="$E2E_STATE/init$E2E_POD.log"
   echo "--- init $(date +%T.%N)" >>"$out"
+  local privileges=()
+  if [ "$POD_INIT_PRIVILEGED" != 1 ]; then
+    local caps
+    caps=$(printf ',+%s' "${POD_INIT_CAPS[@]}")
+    privileges=(setpriv "--inh-caps=-all$caps" "--bounding-set=-all$caps" --no-new-privs)
+  fi
   ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
-    "${E2E_INIT_ENV[@]}" "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
+    "${E2E_INIT_ENV[@]}" unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_INIT_RO[@]}" -- \
+    "${privileges[@]}" "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
   [ -f "$E2E_STATE/$WG_GW_IF.wg.pid" ] && e2e_register "wg-gateway$E2E_POD" "$(<"$E2E_STATE/$WG_GW_IF.wg.pid")"
 }
@@ -551,7 +576,9 @@ e2e_nginx_start() {
   local r
   touch "$E2E_STATE/nginx$E2E_POD.stdout.log"
   chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx$E2E_POD.stdout.log"
-  ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_NGINX_ENV[@]}" setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
+  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_NGINX="$(command -v nginx)" E2E_STREAM_MODULE="$E2E_STREAM_MODULE" "${E2E_NGINX_ENV[@]}" \
+    unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_NGINX_RO[@]}" -- \
+    setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
     --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx$E2E_POD.stdout.log" 2>>"$E2E_STATE/nginx$E2E_POD.log" </dev/null &
   e2e_register "nginx$E2E_POD" $!
   disown  # its SIGKILL in e2e_nginx_kill is on purpose: no job notice
@@ -583,12 +610,22 @@ e2e_nginx_kill() {
   rm -f "$E2E_STATE/pids/nginx$E2E_POD"
 }
 
-# e2e_as_agent CMD...: CMD as the agent container: in the pod's namespace, root with
-# NET_ADMIN only (bounding and inheritable sets), no new privileges, busybox first in
-# PATH. With E2E_TIMEOUT=N, killed after N seconds (as the kubelet does to a probe).
+# e2e_as_agent CMD...: CMD as the agent container: in the pod's namespace and the
+# agent's mount modes, root with NET_ADMIN only (bounding and inheritable sets), no new
+# privileges, busybox first in PATH. With E2E_TIMEOUT=N, killed after N seconds (as the
+# kubelet does to a probe).
 e2e_as_agent() {
   ${E2E_TIMEOUT:+timeout -s KILL "$E2E_TIMEOUT"} ip netns exec "$NS_GW" env PATH="$E2E_BUSYBOX:$PATH" "${E2E_AGENT_ENV[@]}" \
+    unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_AGENT_RO[@]}" -- \
     setpriv --inh-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs "$@"
+}
+
+# e2e_as_nginx CMD...: CMD as the nginx container's user (uid 101, no capabilities, no
+# new privileges) in the pod's namespace and nginx's mount modes: what a compromised
+# nginx could do.
+e2e_as_nginx() {
+  ip netns exec "$NS_GW" unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_NGINX_RO[@]}" -- \
+    setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" --no-new-privs --inh-caps=-all --bounding-set=-all "$@"
 }
 
 # e2e_agent_start: the agent container's command.
@@ -707,6 +744,7 @@ e2e_pod_up() {
   e2e_emptydirs
   echo "$WG_GW_IF" >>"$E2E_STATE/ifaces"
   e2e_ns_add "$NS_GW" 1 || return 1
+  e2e_pod_sysctls || return 1
   e2e_link "$NS_GW" eth0 "$E2E_POD_IP/24" "$NS_CLUSTER" "gwpod$name" "10.244.$((10 + n)).1/24" || return 1
   ip -n "$NS_GW" route add default via "10.244.$((10 + n)).1" || return 1
   e2e_resolv_conf

@@ -1,9 +1,10 @@
 /**
  * Synthesizes the example app once per change (examples/postgres-redis-rds,
  * ExampleChange), as `EXAMPLE_CHANGE=<change> cdk8s synth` would, into
- * <out-dir>/<change>/ (and the unchanged app into <out-dir>/base/). One
- * process for all of them: the end-to-end suite swaps these into the running
- * gateway's ConfigMap volume.
+ * <out-dir>/<change>/ (and the unchanged app into <out-dir>/base/), and the
+ * unchanged app with privilegedInit: false into <out-dir>/unprivileged/. One
+ * process for all of them: the end-to-end suite swaps the changes into the
+ * running gateway's ConfigMap volume, and runs a pod of the unprivileged one.
  *
  *   npx ts-node -T -P test/tsconfig.json test/e2e/variants.ts <out-dir>
  */
@@ -20,4 +21,7 @@ for (const change of [undefined, ...EXAMPLE_CHANGES]) {
   new GatewayChart(app, 'gateway', { change });
   app.synth();
 }
-process.stdout.write(`variants: base, ${EXAMPLE_CHANGES.join(', ')} in ${outDir}\n`);
+const unprivileged = new App({ outdir: join(outDir, 'unprivileged') });
+new GatewayChart(unprivileged, 'gateway', { privilegedInit: false });
+unprivileged.synth();
+process.stdout.write(`variants: base, ${EXAMPLE_CHANGES.join(', ')}, unprivileged in ${outDir}\n`);

@@ -6,7 +6,8 @@
  * under the host's sh; the system tier under busybox sh and dash, with every
  * output checked by the real `promtool check metrics` (`check`).
  */
-import { appendFileSync, existsSync, mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { writeConfig } from './pod-config';
 import { GatewaySpec, PeerSpec } from '../../src/_model';
@@ -29,19 +30,24 @@ export function value(out: string, sample: string): string | undefined {
   return out.split('\n').find((l) => l.startsWith(`${sample} `))?.slice(sample.length + 1);
 }
 
-/** An agent's directories: the applied configuration (agent/good), the mounted one, the shared emptyDir. */
+/** An agent's directories: the applied configuration (agent/good), the mounted one, nginx's and the agent's outputs. */
 export class MetricsPod {
   public readonly pod = new FakePod();
-  public readonly shared: string;
+  /** Where nginx writes its sessions log (read-only for the agent in a pod). */
+  public readonly nginxOut: string;
+  /** Where the agent writes for nginx (the note of the renamed log it counted). */
+  public readonly agentOut: string;
 
-  constructor(private readonly shell: Shell, s: GatewaySpec = metricsSpec(), sharedDir?: string) {
+  constructor(private readonly shell: Shell, s: GatewaySpec = metricsSpec(), nginxOut?: string, agentOut?: string) {
     writeConfig(this.path('agent/good'), s, { 'config-id': 'aaaaaaaaaaaaaaaa0000\n' });
     mkdirSync(this.path('config/..g1'), { recursive: true });
     writeFileSync(this.path('config/..g1/config-id'), 'aaaaaaaaaaaaaaaa0000\n');
     symlinkSync('..g1', this.path('config/..data'));
     symlinkSync('..data/config-id', this.path('config/config-id'));
-    mkdirSync(this.path('shared'));
-    this.shared = sharedDir ?? this.path('shared');
+    mkdirSync(this.path('nginx-out'));
+    mkdirSync(this.path('agent-out'));
+    this.nginxOut = nginxOut ?? this.path('nginx-out');
+    this.agentOut = agentOut ?? this.path('agent-out');
     this.wg({ 'transfer': '', 'latest-handshakes': '', 'allowed-ips': '' });
   }
 
@@ -56,7 +62,7 @@ export class MetricsPod {
   /** Runs metrics.sh; without a GETENT of the test's, no getent (no DNS query leaves the test). */
   public run(env: Record<string, string> = {}): Run {
     return this.pod.run('metrics.sh', [], {
-      CONFIG_DIR: this.path('config'), STATE_DIR: this.shared, AGENT_DIR: this.path('agent'), GETENT: 'no-getent-in-this-test', ...env,
+      CONFIG_DIR: this.path('config'), NGINX_OUT: this.nginxOut, AGENT_OUT: this.agentOut, AGENT_DIR: this.path('agent'), GETENT: 'no-getent-in-this-test', ...env,
     }, this.shell);
   }
 }
@@ -143,7 +149,7 @@ export function metricsShCases(shell: Shell, check: (out: string) => void = () =
   describe('sessions ended (nginx\'s sessions log)', () => {
     test('counts complete lines once, by route and status, and a partial line when it completes', () => {
       const pod = new MetricsPod(shell);
-      const log = join(pod.shared, 'sessions.log');
+      const log = join(pod.nginxOut, 'sessions.log');
       writeFileSync(log, '10.99.0.1:5432 200\n10.99.0.1:5432 200\n10.99.0.2:6379 403\n10.99.0.1:5432 5');
       let out = pod.run().stdout;
       expect(value(out, sample('pg', '200'))).toBe('2');
@@ -157,35 +163,60 @@ export function metricsShCases(shell: Shell, check: (out: string) => void = () =
       check(out);
     });
 
-    test('counts exactly through rotations: an unsealed .old is read as it grows, a sealed one finished and deleted', () => {
-      // GIVEN a sessions log that start-nginx.sh rotates now and then, and lines that keep coming
+    test('counts exactly through rotations: a renamed log is read as it grows, a sealed one finished and its token noted for nginx', () => {
+      // GIVEN a sessions log that start-nginx.sh renames now and then, and lines that keep coming
       const pod = new MetricsPod(shell);
-      const log = join(pod.shared, 'sessions.log');
+      const log = join(pod.nginxOut, 'sessions.log');
+      const note = join(pod.agentOut, 'sessions-read');
       let written = 0;
       const write = (file: string, n: number) => {
         appendFileSync(file, '10.99.0.2:6379 200\n'.repeat(n));
         written += n;
       };
       const count = () => Number(value(pod.run().stdout, sample('redis', '200')));
-      // WHEN lines come, the log rotates (nginx still writes to .old a moment), and metrics.sh runs in between
+      // WHEN lines come, the log is renamed (nginx still writes to it a moment), and metrics.sh runs in between
       write(log, 5);
       expect(count()).toBe(5);
-      for (let round = 0; round < 4; round++) {
-        write(log, 3 + round);
-        renameSync(log, `${log}.old`);
-        expect(count()).toBe(written); // .old read, not deleted: nginx may still write to it
-        write(`${log}.old`, 2); // a worker that had not reopened yet
+      for (let round = 1; round <= 4; round++) {
+        const token = `0123abcd-${round}`;
+        const renamed = join(pod.nginxOut, `sessions.${token}.log`);
+        write(log, 2 + round);
+        renameSync(log, renamed);
+        expect(count()).toBe(written); // read, not finished: nginx may still write to it
+        write(renamed, 2); // a worker that had not reopened yet
         write(log, 1); // the reopened log
-        expect(count()).toBe(written - 1); // the new log waits until .old is done
-        expect(existsSync(`${log}.old`)).toBe(true);
+        expect(count()).toBe(written - 1); // the new log waits until the renamed one is done
+        expect(existsSync(note) ? readFileSync(note, 'utf-8') : '').not.toBe(`${token}\n`);
         const past = Date.now() / 1000 - 10;
-        utimesSync(`${log}.old`, past, past); // sealed: no write for 10 s
-        // THEN every line is counted once, .old is gone
+        utimesSync(renamed, past, past); // sealed: no write for 10 s
+        // THEN every line is counted once, and the token is noted for start-nginx.sh, which deletes the file
         expect(count()).toBe(written);
-        expect(existsSync(`${log}.old`)).toBe(false);
+        expect(readFileSync(note, 'utf-8')).toBe(`${token}\n`);
+        expect(existsSync(renamed)).toBe(true); // nginx's volume: not the agent's to delete
+        expect(count()).toBe(written); // a run before start-nginx.sh deletes it counts nothing twice
+        rmSync(renamed);
       }
       expect(count()).toBe(written);
     });
+
+    test('reads nginx\'s files as data: never through a link, never blocked by a FIFO, never a file named otherwise', () => {
+      const pod = new MetricsPod(shell);
+      const lines = '10.99.0.1:5432 200\n'.repeat(7);
+      writeFileSync(pod.path('agent/elsewhere'), lines);
+      symlinkSync(pod.path('agent/elsewhere'), join(pod.nginxOut, 'sessions.log'));
+      symlinkSync(pod.path('agent/elsewhere'), join(pod.nginxOut, 'sessions.0123abcd-1.log'));
+      writeFileSync(join(pod.nginxOut, 'sessions.x;y.log'), lines);
+      let r = pod.run();
+      expect(r.status).toBe(0);
+      expect(value(r.stdout, sample('pg', '200'))).toBe('0');
+      rmSync(join(pod.nginxOut, 'sessions.log'));
+      execFileSync('mkfifo', [join(pod.nginxOut, 'sessions.log')]);
+      const t0 = Date.now();
+      r = pod.run();
+      expect(r.status).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(value(r.stdout, sample('pg', '200'))).toBe('0');
+    }, 60_000);
   });
 
   describe('target resolves', () => {

@@ -66,3 +66,13 @@ export function mountGeneration(dir: string, gen: string, files: Record<string, 
   }
   return gen;
 }
+
+/**
+ * A rendered nginx.conf adapted to a test's directories: the pod's emptyDirs
+ * (/tmp/nginx, and /run/wireguard-gateway/ with agent-out and nginx-out under it)
+ * become `runDir` and `shareDir`. start-nginx.sh's check compares these paths
+ * with its own (RUN_DIR, AGENT_OUT, NGINX_OUT), which a test points there too.
+ */
+export function adaptNginxConf(conf: string, runDir: string, shareDir = `${runDir}/share`): string {
+  return conf.split('/tmp/nginx/').join(`${runDir}/`).split('/run/wireguard-gateway/').join(`${shareDir}/`);
+}

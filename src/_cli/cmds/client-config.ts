@@ -6,13 +6,13 @@
  * (file-io.ts), report.
  */
 import * as path from 'path';
-import { clientReport, layoutClientFiles, planClientFiles } from '../client-plan';
+import { clientReport, layoutClientFiles, planClientFiles, qrRefusal } from '../client-plan';
 import { BIN, CliCommand, CliError, ok, usageError } from '../command';
 import { isDirectory, prepareOutDir, readPrivateKeys, writePlannedFiles } from '../file-io';
 import { CONNECTION_INFO_KEY, requireGateways } from '../gateways';
 import { synthesizeApp } from '../run-app';
 
-const HELP = `Usage: ${BIN} client-config --app "<command>" --out <dir> [--qr] [--private-key-dir <dir>]
+const HELP = `Usage: ${BIN} client-config --app "<command>" --out <dir> [--qr [--qr-to-non-terminal]] [--private-key-dir <dir>]
 
 Run the command that synthesizes your cdk8s app (with CDK8S_OUTDIR set to a
 fresh temporary directory), find every WireguardGateway in its manifests (the
@@ -30,7 +30,10 @@ Options:
   --app <command>           Shell command that synthesizes the app, e.g. the "app" line of
                             cdk8s.yaml: "npx ts-node main.ts" (required)
   --out <dir>               Directory to write to; created if missing (required)
-  --qr                      Also print each configuration as a QR code for mobile clients
+  --qr                      Also print each configuration as a QR code for mobile clients;
+                            one with a private key is printed only to a terminal
+  --qr-to-non-terminal      Print QR codes with private keys to any standard output (a
+                            file, a pipe, a CI log keeps them): only where that is safe
   --private-key-dir <dir>   Fill in private keys from <dir>/<peer>.key (same layout as --out);
                             each key must match the public key the gateway has for the peer
   -h, --help                Show this help
@@ -43,7 +46,7 @@ export const clientConfigCommand: CliCommand = {
   name: 'client-config',
   summary: 'Synthesize a cdk8s app and write one wg-quick file per peer',
   help: HELP,
-  options: { 'app': 'value', 'out': 'value', 'qr': 'flag', 'private-key-dir': 'value' },
+  options: { 'app': 'value', 'out': 'value', 'qr': 'flag', 'qr-to-non-terminal': 'flag', 'private-key-dir': 'value' },
   run(opts, io) {
     const app = opts.values.app;
     if (app === undefined) {
@@ -64,11 +67,18 @@ export const clientConfigCommand: CliCommand = {
     const synthesized = synthesizeApp('client-config', app, io);
     const gateways = requireGateways('client-config', synthesized.manifests);
     const confPaths = layoutClientFiles(gateways).flatMap((g) => g.peers.map((p) => p.confPath));
-    const keys = keyDir === undefined ? new Map<string, string>() : readPrivateKeys(keyDir, confPaths);
+    if (opts.flags.has('qr-to-non-terminal') && !opts.flags.has('qr')) {
+      throw usageError('client-config: --qr-to-non-terminal goes with --qr', 'client-config');
+    }
+    const { keys, notes: keyNotes } = keyDir === undefined ? { keys: new Map<string, string>(), notes: [] } : readPrivateKeys(keyDir, confPaths);
     const plan = planClientFiles(gateways, keys);
+    // Decided before anything is written: a refusal leaves --out as it was.
+    const refusal = qrRefusal(plan, { qr: opts.flags.has('qr'), stdoutIsTerminal: io.stdoutIsTerminal === true, toNonTerminal: opts.flags.has('qr-to-non-terminal') });
+    if (refusal !== undefined) throw new CliError(refusal);
     writePlannedFiles(outDir, plan.files);
 
     const report = clientReport(plan, { out, qr: opts.flags.has('qr'), privateKeyDir: keyDir !== undefined });
-    return ok(report.stdout, synthesized.stderr + report.notes.map((n) => `${BIN}: note: ${n}\n`).join(''));
+    const notes = [...keyNotes, ...report.notes];
+    return ok(report.stdout, synthesized.stderr + notes.map((n) => `${BIN}: note: ${n}\n`).join(''));
   },
 };

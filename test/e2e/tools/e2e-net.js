@@ -13,7 +13,10 @@
  *   follow      HOST:PORT         new connections for a while: do they follow a DNS change?
  *   hold        HOST:PORT         long-lived sessions that keep talking until SIGTERM
  *   load        HOST:PORT         N simultaneous sessions with a byte-exact echo
- *   no-connect  HOST:PORT ...     every TCP connect must time out (nothing is reachable)
+ *   no-connect  HOST:PORT ...     every TCP connect must time out (nothing is reachable);
+ *                                 with --refusal-ok a refusal (a RST) counts as unreached too
+ *   never-accepted HOST:PORT      a new connection every --interval ms for --for-ms: none may be
+ *                                 accepted (a refusal or silence is fine)
  *
  * --proto says what "answers" means: banner (the echo server's "TAG\n", the
  * default), pg (PostgreSQL answers an SSLRequest with N or S), redis (PING ->
@@ -377,13 +380,40 @@ async function noConnect(targets, opt) {
   const timeoutMs = num(opt, 'timeout', 2000);
   const results = await Promise.all(targets.map(async (t) => ({ t, r: await attempt(addr(t), 'connect', timeoutMs) })));
   const reached = [];
+  const outcomes = [];
   for (const { t, r } of results) {
     if (r.session) r.session.destroy();
     if (r.ok) reached.push(`${t} accepted the connection`);
-    else if (!/timeout/.test(r.error)) reached.push(`${t}: ${r.error} (an answer, not silence)`);
+    else if (!/timeout/.test(r.error) && !opt['refusal-ok']) reached.push(`${t}: ${r.error} (an answer, not silence)`);
+    outcomes.push(`${t} ${r.ok ? 'accepted' : /timeout/.test(r.error) ? 'silent' : r.error.replace(/^connect: /, '')}`);
   }
   if (reached.length) verdict(false, `reached what must be unreachable: ${reached.join('; ')}`);
-  verdict(true, `none of ${targets.join(', ')} answered within ${timeoutMs} ms`);
+  verdict(true, opt['refusal-ok'] ? `none of them accepted a connection within ${timeoutMs} ms: ${outcomes.join(', ')}`
+    : `none of ${targets.join(', ')} answered within ${timeoutMs} ms`);
+}
+
+/** A new connection every --interval ms for --for-ms: none may be accepted; refusals and silence are counted. */
+async function neverAccepted(a, opt) {
+  const forMs = num(opt, 'for-ms');
+  const interval = num(opt, 'interval', 50);
+  const timeoutMs = num(opt, 'attempt-timeout', 300);
+  const start = Date.now();
+  const seen = {};
+  let firstAccepted;
+  const pending = [];
+  while (Date.now() - start < forMs) {
+    pending.push(attempt(a, 'connect', timeoutMs).then((r) => {
+      if (r.session) r.session.destroy();
+      const k = r.ok ? 'accepted' : /timeout/.test(r.error) ? 'silent' : r.error.replace(/^connect: /, '');
+      seen[k] = (seen[k] || 0) + 1;
+      if (r.ok && firstAccepted === undefined) firstAccepted = r.start;
+    }));
+    await sleep(interval);
+  }
+  await Promise.all(pending);
+  const text = `${pending.length} new connections to ${a.text} over ${Date.now() - start} ms: ${Object.entries(seen).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+  if (firstAccepted !== undefined) verdict(false, `${text}; the first accepted ${firstAccepted - start} ms after the start`);
+  verdict(true, text);
 }
 
 async function main() {
@@ -398,6 +428,7 @@ async function main() {
     case 'hold': return hold(addr(pos[0]), opt);
     case 'load': return load(addr(pos[0]), opt);
     case 'no-connect': return noConnect(pos, opt);
+    case 'never-accepted': return neverAccepted(addr(pos[0]), opt);
     default: return usage(`unknown command ${cmd}; see the comment at the top of ${__filename}`);
   }
 }

@@ -21,14 +21,17 @@
  * with the run's directory in its place. Nothing else is changed here.
  *
  * It writes <pod-dir>/pod.env (bash) with the container commands, their
- * environment (the manifest's, and the path variables above), the nginx
- * container's user and group, the emptyDir directories, and the routes and
- * peers from connection-info.json.
+ * environment (the manifest's, and the path variables above), each container's
+ * read-only mounts (the harness bind-mounts them read-only in the container's
+ * own mount namespace), the init container's privileges, the pod's sysctls,
+ * the nginx container's user and group, the emptyDir directories, and the
+ * routes and peers from connection-info.json.
  *
- * --stage writes the manifest's ConfigMap files into a new ..<timestamp>
- * directory next to the live one, without touching ..data, and prints that
- * directory; the harness adapts the files and then swaps ..data (see
- * e2e_config_swap in lib.sh), as the kubelet does.
+ * --stage writes the gateway ConfigMap's files (the data one, with
+ * connection-info.json) into a new ..<timestamp> directory next to the live
+ * one, without touching ..data, and prints that directory; the harness adapts
+ * the files and then swaps ..data (see e2e_config_swap in lib.sh), as the
+ * kubelet does. The code ConfigMap is immutable: it never changes under a pod.
  */
 'use strict';
 const fs = require('fs');
@@ -102,9 +105,12 @@ function writeGeneration(v, dir) {
 }
 
 const configVolumes = (pod.volumes ?? []).filter((v) => v.configMap);
+const dataVolume = configVolumes.find((v) => find('ConfigMap', v.configMap.name).data?.['connection-info.json'] !== undefined)
+  ?? fail('no ConfigMap volume of the pod holds connection-info.json');
+const codeVolume = configVolumes.find((v) => find('ConfigMap', v.configMap.name).data?.['init.sh'] !== undefined)
+  ?? fail('no ConfigMap volume of the pod holds init.sh (the code ConfigMap)');
 if (stage) {
-  if (configVolumes.length !== 1) fail(`--stage handles one ConfigMap volume, the pod has ${configVolumes.length}`);
-  const { gen } = writeGeneration(configVolumes[0], volDir(configVolumes[0].name));
+  const { gen } = writeGeneration(dataVolume, volDir(dataVolume.name));
   process.stdout.write(`${gen}\n`);
   process.exit(0);
 }
@@ -180,7 +186,7 @@ const emptyDir = (mountPath) => {
 // The scripts' path variables: NAME="${NAME:-/absolute/path}" in every shipped script of the
 // ConfigMap. A container gets NAME=<run directory...> for each one under one of its mounts.
 const scriptDefaults = new Map();
-for (const [key, text] of Object.entries(find('ConfigMap', configVolumes[0].configMap.name).data ?? {})) {
+for (const [key, text] of Object.entries(find('ConfigMap', codeVolume.configMap.name).data ?? {})) {
   if (!key.endsWith('.sh')) continue;
   for (const m of text.matchAll(/^([A-Z][A-Z0-9_]*)="\$\{\1:-(\/[^}$"]*)\}"$/gm)) scriptDefaults.set(m[1], m[2]);
 }
@@ -193,6 +199,14 @@ const pathEnv = (c) => [...scriptDefaults].flatMap(([name, value]) => {
   const m = (c.volumeMounts ?? []).map((x) => mounts.find((y) => y.mountPath === x.mountPath)).find((x) => under(value, x.mountPath));
   return m === undefined ? [] : [`${name}=${m.dir}${value.slice(m.mountPath.length)}`];
 });
+
+// Mount modes: each container's read-only mounts, as directories of the run.
+const readOnlyDirs = (c) => (c.volumeMounts ?? []).filter((m) => m.readOnly === true).map((m) => mounts.find((x) => x.mountPath === m.mountPath).dir);
+// The init container's privileges: privileged (every capability), or the capabilities it adds.
+const initPrivileged = init.securityContext?.privileged === true;
+const initCaps = initPrivileged ? [] : (init.securityContext?.capabilities?.add ?? []);
+if (!initPrivileged && c0(init.securityContext?.capabilities?.drop) !== 'ALL') fail(`an unprivileged init container must drop ALL, got ${JSON.stringify(init.securityContext)}`);
+const sysctls = (pod.securityContext?.sysctls ?? []).map((x) => `${x.name}=${x.value}`);
 
 const probe = agent.readinessProbe;
 if (!probe?.exec?.command?.length) fail('the agent container has no exec readiness probe');
@@ -221,10 +235,18 @@ const lines = [
   `POD_NGINX_GID=${q(group(main))}`,
   `POD_FS_GROUP=${q(pod.securityContext?.fsGroup ?? group(main))}`,
   `POD_CONFIG_DIR=${q(configVolume[1].dir)}`,
+  `POD_CODE_DIR=${q(volumes[codeVolume.name].dir)}`,
   arr('POD_EMPTYDIRS', Object.values(volumes).filter((v) => v.kind === 'emptyDir').map((v) => v.dir)),
   `POD_NGINX_RUN_DIR=${q(emptyDir('/tmp/nginx'))}`,
-  `POD_STATE_DIR=${q(emptyDir('/run/wireguard-gateway'))}`,
+  `POD_AGENT_OUT=${q(emptyDir('/run/wireguard-gateway/agent-out'))}`,
+  `POD_NGINX_OUT=${q(emptyDir('/run/wireguard-gateway/nginx-out'))}`,
   `POD_AGENT_DIR=${q(emptyDir('/run/wireguard-agent'))}`,
+  arr('POD_INIT_RO', readOnlyDirs(init)),
+  arr('POD_NGINX_RO', readOnlyDirs(main)),
+  arr('POD_AGENT_RO', readOnlyDirs(agent)),
+  `POD_INIT_PRIVILEGED=${q(initPrivileged ? 1 : 0)}`,
+  arr('POD_INIT_CAPS', initCaps.map((c) => c.toLowerCase())),
+  arr('POD_SYSCTLS', sysctls),
   arr('POD_MOUNTS', mounts.map((m) => `${m.mountPath} -> ${m.dir}`)),
   `GW_PUBLIC_KEY=${q(info.publicKey)}`,
   `GW_LISTEN_PORT=${q(info.listenPort)}`,
