@@ -145,10 +145,13 @@ export class NginxContainer {
     // The shipped files, copied as they are to where uid 101 can read them (a checkout may sit in a 0700 directory).
     copyFileSync(join(ASSETS, 'start-nginx.sh'), this.path('start-nginx.sh'));
     copyFileSync(join(ASSETS, 'net.awk'), this.path('net.awk'));
+    mkdirSync(this.path('shim'), { recursive: true });
+    copyFileSync(join(SHIM_DIR, 'nginx'), this.path('shim', 'nginx'));
+    chmodSync(this.path('shim', 'nginx'), 0o755);
     this.supervisor = spawn(IP, ['netns', 'exec', this.ns, 'setpriv', '--reuid=101', '--regid=101', '--clear-groups', '--no-new-privs',
       'busybox', 'sh', this.path('start-nginx.sh')], {
       env: {
-        PATH: `${SHIM_DIR}:${busyboxShell().path}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        PATH: `${this.path('shim')}:${busyboxShell().path}:/usr/sbin:/usr/bin:/sbin:/bin`,
         E2E_REAL_NGINX: '/usr/sbin/nginx',
         CONFIG_DIR: this.path('config'),
         AGENT_OUT: this.path('share', 'agent-out'),

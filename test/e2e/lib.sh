@@ -112,6 +112,8 @@ e2e_setup_run() {
   NS_LB="e2e-$E2E_ID-lb"
   declare -gA CLIENT_IF=([laptop]="wg${E2E_ID}l" [ci-runner]="wg${E2E_ID}c" [stranger]="wg${E2E_ID}s" [tablet]="wg${E2E_ID}t")
   E2E_BUSYBOX="$E2E_RUN/busybox"
+  # The shims, copied where the containers' users can run them (a checkout may sit in a 0700 directory).
+  E2E_SHIM="$E2E_RUN/shim"
   trap e2e_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -330,7 +332,8 @@ e2e_adapt() {
   e2e_adaptation "pod sysctls: written into the pod's namespace before its containers start, as the kubelet does (${POD_SYSCTLS[*]:-none})"
 
   # The images' userland: busybox sh and applets (Alpine), first in the containers' PATH.
-  mkdir -p "$E2E_BUSYBOX"
+  mkdir -p "$E2E_BUSYBOX" "$E2E_SHIM"
+  cp "$E2E_DIR"/shim/* "$E2E_SHIM/" && chmod 0755 "$E2E_SHIM" "$E2E_SHIM"/*
   for d in "${E2E_BUSYBOX_APPLETS[@]}"; do ln -sf "$(command -v busybox)" "$E2E_BUSYBOX/$d"; done
   e2e_adaptation "busybox userland: the containers' /bin/sh is busybox ash, with busybox's ${E2E_BUSYBOX_APPLETS[*]} first in PATH (as in the Alpine images)"
   e2e_emptydirs
@@ -562,7 +565,7 @@ e2e_gateway_init() {
     caps=$(printf ',+%s' "${POD_INIT_CAPS[@]}")
     privileges=(setpriv "--inh-caps=-all$caps" "--bounding-set=-all$caps" --no-new-privs)
   fi
-  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
+  ip netns exec "$NS_GW" env PATH="$E2E_SHIM:$E2E_BUSYBOX:$PATH" E2E_REAL_IP="$E2E_REAL_IP" E2E_STATE="$E2E_STATE" \
     "${E2E_INIT_ENV[@]}" unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_INIT_RO[@]}" -- \
     "${privileges[@]}" "${POD_INIT_CMD[@]}" >>"$out" 2>&1 </dev/null \
     || { echo "the init container's command failed:" >&2; tail -n 20 "$out" >&2; return 1; }
@@ -576,7 +579,7 @@ e2e_nginx_start() {
   local r
   touch "$E2E_STATE/nginx$E2E_POD.stdout.log"
   chown "$POD_NGINX_UID:$POD_NGINX_GID" "$E2E_STATE/nginx$E2E_POD.stdout.log"
-  ip netns exec "$NS_GW" env PATH="$E2E_DIR/shim:$E2E_BUSYBOX:$PATH" E2E_REAL_NGINX="$(command -v nginx)" E2E_STREAM_MODULE="$E2E_STREAM_MODULE" "${E2E_NGINX_ENV[@]}" \
+  ip netns exec "$NS_GW" env PATH="$E2E_SHIM:$E2E_BUSYBOX:$PATH" E2E_REAL_NGINX="$(command -v nginx)" E2E_STREAM_MODULE="$E2E_STREAM_MODULE" "${E2E_NGINX_ENV[@]}" \
     unshare --mount --propagation private sh -c "$E2E_RO_PROGRAM" mounts "${POD_NGINX_RO[@]}" -- \
     setpriv --reuid="$POD_NGINX_UID" --regid="$POD_NGINX_GID" --groups="$POD_FS_GROUP" \
     --no-new-privs --inh-caps=-all --bounding-set=-all "${POD_NGINX_CMD[@]}" >>"$E2E_STATE/nginx$E2E_POD.stdout.log" 2>>"$E2E_STATE/nginx$E2E_POD.log" </dev/null &
@@ -672,7 +675,7 @@ e2e_client_conf() {
 e2e_client_up() {
   local peer=$1 conf=${2:-}
   [ -n "$conf" ] || conf=$(e2e_client_conf "$peer") || return 1
-  ip netns exec "${NS_CLIENT[$peer]}" env WG_QUICK_USERSPACE_IMPLEMENTATION="$E2E_DIR/shim/wg-userspace" E2E_STATE="$E2E_STATE" \
+  ip netns exec "${NS_CLIENT[$peer]}" env WG_QUICK_USERSPACE_IMPLEMENTATION="$E2E_SHIM/wg-userspace" E2E_STATE="$E2E_STATE" \
     wg-quick up "$conf" >>"$E2E_STATE/wg-quick-$peer.log" 2>&1 </dev/null \
     || { echo "wg-quick up for $peer failed:" >&2; tail -n 20 "$E2E_STATE/wg-quick-$peer.log" >&2; return 1; }
   e2e_register "wg-$peer" "$(<"$E2E_STATE/${CLIENT_IF[$peer]}.wg.pid")"
